@@ -1,0 +1,77 @@
+"""Configuration checks that a JSON schema cannot express, run when the DAG is built.
+
+The schema (``workflow/schemas/config.schema.yaml``) rejects unknown keys and bad values; this module
+checks the relations between keys (split sums to 1, every method instance names a registered method,
+controls and figure settings name grid members, sources have a model) and that given paths exist.
+Each failure raises :class:`ConfigError` naming the key.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+SCHEMA = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
+
+
+class ConfigError(ValueError):
+    """A configuration value is wrong; the message names the key."""
+
+
+def validate_schema(config: dict[str, Any], schema: str | Path = SCHEMA) -> None:
+    """Validate against the JSON schema; the error names the offending key path."""
+    spec = yaml.safe_load(Path(schema).read_text())
+    error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(spec).iter_errors(config))
+    if error is not None:
+        where = ".".join(str(p) for p in error.absolute_path) or "<top level>"
+        raise ConfigError(f"config key '{where}': {error.message}")
+
+
+def check_config(config: dict[str, Any]) -> None:
+    """Check the relations between config keys; raise :class:`ConfigError` naming the key."""
+    from cinexai.attribution.registry import available, resolve
+
+    split = config["data"]["split"]
+    if not math.isclose(sum(split), 1.0, abs_tol=1e-6):
+        raise ConfigError(f"config key 'data.split': fractions must sum to 1, got {split}")
+    for name, entry in config["methods"].items():
+        registered, _ = resolve(name, entry or {})
+        if registered not in available():
+            raise ConfigError(f"config key 'methods.{name}': method '{registered}' is not "
+                              f"registered (available: {', '.join(sorted(available()))})")
+    names = set(config["methods"]) | {"oracle"}
+    for control in config["evaluation"]["controls"]:
+        if control not in names:
+            raise ConfigError(f"config key 'evaluation.controls': '{control}' is neither a method "
+                              "instance in 'methods' nor 'oracle'")
+    if config["figures"]["method"] not in config["methods"]:
+        raise ConfigError(f"config key 'figures.method': '{config['figures']['method']}' is not a "
+                          "method instance in 'methods'")
+    if config["figures"]["postprocessing"] not in config["postprocessing"]:
+        raise ConfigError("config key 'figures.postprocessing': not in 'postprocessing'")
+    missing = set(config["attribution"]["sources"]) - set(config["models"]["modalities"])
+    if missing:
+        raise ConfigError(f"config key 'attribution.sources': {sorted(missing)} has no model in "
+                          "'models.modalities'")
+    if config["attribution"]["mapped"] and "ecg12" not in config["attribution"]["sources"]:
+        raise ConfigError("config key 'attribution.mapped': the mapped source needs 'ecg12' in "
+                          "'attribution.sources'")
+    if config["dataset"] == "ptbxl":
+        database = Path(config["ptbxl_dir"]) / "ptbxl_database.csv"
+        if not database.is_file():
+            raise ConfigError(f"config key 'ptbxl_dir': {database} does not exist")
+    if config.get("annotations") and not Path(config["annotations"]).is_file():
+        raise ConfigError(f"config key 'annotations': file {config['annotations']} does not exist")
+
+
+def load_config(path: str | Path, **overrides: Any) -> dict[str, Any]:
+    """Load a YAML config, apply top-level overrides, validate schema and relations."""
+    config = yaml.safe_load(Path(path).read_text())
+    config.update(overrides)
+    validate_schema(config)
+    check_config(config)
+    return config

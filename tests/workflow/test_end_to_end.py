@@ -1,0 +1,131 @@
+"""The whole grid on the tiny config, then rerun semantics and the Snakemake report.
+
+One module-scoped run (a few minutes on 2 cores) feeds every test here.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+
+from cinexai import io
+
+from .conftest import copy_project, planned_jobs, snakemake
+
+pytestmark = pytest.mark.slow
+RES = "results/tiny"
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    project = copy_project(tmp_path_factory.mktemp("e2e"))
+    snakemake(project, "--cores", "2", "--configfile", ".test/config.yaml")
+    return project
+
+
+def _tiny(project):
+    return yaml.safe_load((project / ".test" / "config.yaml").read_text())
+
+
+def test_data_stage_outputs_and_exclusions(project):
+    records = io.read_table(project / RES / "data" / "records.parquet")
+    exclusions = io.read_table(project / RES / "data" / "exclusions.parquet")
+    windows = io.read_signals(project / RES / "data" / "windows.parquet")
+    cine = io.read_signals(project / RES / "data" / "cineecg.parquet")
+    assert windows.X.shape[1:] == (12, 200) and cine.X.shape[1:] == (3, 200)
+    assert list(windows.ids) == list(cine.ids)
+    # every record is either windowed or excluded with a reason: nothing dropped silently
+    included = set(records.loc[records["included"], "ecg_id"])
+    assert included == set(windows.ids)
+    assert set(records.loc[~records["included"], "ecg_id"]) <= set(exclusions["ecg_id"])
+    assert exclusions["reason"].str.len().gt(0).all()
+    assert len(exclusions) >= _tiny(project)["synthetic"]["n_defective"]
+    assert (records["split"] == "evaluation").sum() == _tiny(project)["synthetic"]["n_evaluation"]
+
+
+def test_every_grid_cell_has_attributions_scores_and_provenance(project):
+    cfg = _tiny(project)
+    methods = list(cfg["methods"]) + ["oracle"]
+    n_cases = cfg["synthetic"]["n_evaluation"]
+    for source in ("ecg12", "cineecg", "mapped"):
+        for method in methods:
+            path = project / RES / "attributions" / f"source={source}" / f"method={method}" / "part-0.parquet"
+            table = io.read_table(path)
+            assert table["case_id"].nunique() == n_cases, path
+            assert table["phi"].notna().all()
+            meta = io.read_metadata(path)
+            if method != "oracle":
+                assert meta["seed"] == cfg["seed"] and len(meta["model_sha256"]) == 64
+            for pp in cfg["postprocessing"]:
+                scores = io.read_table(path.parents[2].parent / "scores" / f"source={source}"
+                                       / f"method={method}" / f"postprocessing={pp}" / "part-0.parquet")
+                assert len(scores) == n_cases
+                assert scores["dice"].between(0, 1).all()
+
+
+def test_tables_controls_and_figures_exist(project):
+    tables = project / RES / "tables"
+    for name in [f"table{i}" for i in range(1, 6)] + ["controls"]:
+        assert (tables / f"{name}.csv").stat().st_size > 0
+        assert "|" in (tables / f"{name}.md").read_text()
+    checks = json.loads((tables / "checks.json").read_text())
+    assert checks["oracle_near_one"] is True  # the metric path works even on the tiny cohort
+    cases = io.read_table(project / RES / "data" / "masks.parquet")["case_id"].unique()
+    for case in cases:
+        for name in ("ecg12.png", "ecg12.svg", "cineecg.png", "cineecg.html"):
+            assert (project / RES / "figures" / "cases" / str(case) / name).stat().st_size > 0
+    assert (project / RES / "figures" / "summary" / "dice_by_config.png").exists()
+
+
+def test_every_rule_wrote_a_benchmark_and_a_log(project):
+    benches = list((project / RES / "benchmarks").rglob("*.tsv"))
+    logs = list((project / RES / "logs").rglob("*.log"))
+    for rule in ("generate_synthetic", "ingest", "cineecg", "masks", "tables"):
+        assert any(p.stem == rule for p in benches), rule
+        assert any(p.stem == rule for p in logs), rule
+    assert len(benches) == len(logs)
+
+
+def test_nothing_to_do_after_a_complete_run(project):
+    proc = snakemake(project, "-n", "--configfile", ".test/config.yaml")
+    assert planned_jobs(proc.stdout + proc.stderr) == []
+
+
+def _lime_only(jobs):
+    assert jobs, "a change to LIME must rerun its jobs"
+    for rule, wc in jobs:
+        if rule in ("attribute", "map_to_cineecg", "score"):
+            assert wc["method"] == "lime", (rule, wc)
+        else:
+            assert rule in ("tables", "summary_figures", "all"), rule
+    assert {(r, w.get("source")) for r, w in jobs if r == "attribute"} == {
+        ("attribute", "ecg12"), ("attribute", "cineecg")}
+
+
+def test_changing_one_method_parameter_reruns_only_that_method(project):
+    cfg = _tiny(project)
+    lime = dict(cfg["methods"]["lime"], num_samples=cfg["methods"]["lime"]["num_samples"] + 1)
+    override = project / "override.yaml"
+    override.write_text(yaml.safe_dump({**cfg, "methods": {**cfg["methods"], "lime": lime}}))
+    proc = snakemake(project, "-n", "--configfile", str(override))
+    _lime_only(planned_jobs(proc.stdout + proc.stderr))
+
+
+def test_editing_one_method_module_reruns_only_that_method(project):
+    from cinexai.attribution.registry import module_of
+
+    module = project / "src" / (module_of("lime").replace(".", "/") + ".py")
+    original = module.read_text()
+    module.write_text(original + "\n# an edit that changes the module's source\n")
+    try:
+        proc = snakemake(project, "-n", "--configfile", ".test/config.yaml")
+        _lime_only(planned_jobs(proc.stdout + proc.stderr))
+    finally:
+        module.write_text(original)
+
+
+def test_snakemake_report_collects_tables_and_figures(project):
+    snakemake(project, "--configfile", ".test/config.yaml", "--report", "report.zip")
+    assert (project / "report.zip").stat().st_size > 10_000

@@ -1,0 +1,58 @@
+from cinexai.attribution.registry import module_of, resolve
+
+ATTRIBUTION_CODE = ("cinexai.attribution.base", "cinexai.attribution.run")
+
+
+def method_code(wc):
+    """Hash of the modules one method instance runs: editing lime.py reruns only LIME's jobs."""
+    registered, _ = resolve(wc.method, config["methods"][wc.method])
+    return code(module_of(registered), *ATTRIBUTION_CODE)
+
+
+rule attribute:
+    """One job per (source, method instance): Phi of Eq. 1 for every evaluation case."""
+    input:
+        signals=lambda wc: SIGNALS[wc.source],
+        records=f"{RES}/data/records.parquet",
+        model=f"{RES}/models/{{source}}/model.pt",
+    output:
+        f"{RES}/attributions/source={{source}}/method={{method}}/part-0.parquet",
+    wildcard_constraints:
+        source="|".join(SOURCES),
+        method="|".join(METHODS),
+    params:
+        method_cfg=lambda wc: config["methods"][wc.method],
+        cfg=config["attribution"],
+        seed=SEED,
+        code=method_code,
+    threads: 1
+    resources:
+        gpu=1 if config["models"]["device"] == "cuda" else 0,
+    conda:
+        "../../envs/attribution.yaml"
+    log:
+        logfile("attribute/{source}/{method}"),
+    benchmark:
+        benchfile("attribute/{source}/{method}")
+    script:
+        "../scripts/attribute.py"
+
+
+rule map_to_cineecg:
+    """Eq. 2: 12-lead Phi summed over leads, scaled to [-1, 1], given to x, y and z."""
+    input:
+        f"{RES}/attributions/source=ecg12/method={{method}}/part-0.parquet",
+    output:
+        f"{RES}/attributions/source=mapped/method={{method}}/part-0.parquet",
+    wildcard_constraints:
+        method="|".join(METHODS),
+    params:
+        code=code("cinexai.attribution.mapping"),
+    conda:
+        "../../envs/attribution.yaml"
+    log:
+        logfile("map/{method}"),
+    benchmark:
+        benchfile("map/{method}")
+    script:
+        "../scripts/map_to_cineecg.py"

@@ -1,0 +1,99 @@
+def predictions_for(wc):
+    """Model predictions behind a source: mapped attributions come from the 12-lead model."""
+    modality = "ecg12" if wc.source in ("ecg12", "mapped") else wc.source
+    return f"{RES}/models/{modality}/predictions.parquet"
+
+
+checkpoint masks:
+    """Validated expert annotations -> binary masks (per named lead; whole trajectory for CineECG)."""
+    input:
+        annotations=annotations_file(),
+        records=f"{RES}/data/records.parquet",
+    output:
+        f"{RES}/data/masks.parquet",
+    params:
+        cfg=config["data"],
+        code=code("cinexai.evaluation.annotations"),
+    conda:
+        "../../envs/evaluation.yaml"
+    log:
+        logfile("masks"),
+    benchmark:
+        benchfile("masks")
+    script:
+        "../scripts/masks.py"
+
+
+rule oracle:
+    """Control: the expert mask plus noise, scored like any method (must come out near 1)."""
+    input:
+        masks=f"{RES}/data/masks.parquet",
+    output:
+        f"{RES}/attributions/source={{source}}/method=oracle/part-0.parquet",
+    params:
+        cfg=config["evaluation"],
+        seed=SEED,
+        code=code("cinexai.evaluation.controls"),
+    conda:
+        "../../envs/evaluation.yaml"
+    log:
+        logfile("oracle/{source}"),
+    benchmark:
+        benchfile("oracle/{source}")
+    script:
+        "../scripts/oracle.py"
+
+
+rule score:
+    """Sign alignment, post-processing, threshold sweep, Dice/IoU/Spearman per case."""
+    input:
+        attributions=f"{RES}/attributions/source={{source}}/method={{method}}/part-0.parquet",
+        masks=f"{RES}/data/masks.parquet",
+        predictions=predictions_for,
+    output:
+        scores=f"{RES}/scores/source={{source}}/method={{method}}/postprocessing={{pp}}/part-0.parquet",
+        sweep=f"{RES}/scores/source={{source}}/method={{method}}/postprocessing={{pp}}/sweep.parquet",
+    params:
+        cfg=config["evaluation"],
+        code=code("cinexai.evaluation.score", "cinexai.evaluation.metrics",
+                  "cinexai.evaluation.threshold", "cinexai.evaluation.postprocessing"),
+    conda:
+        "../../envs/evaluation.yaml"
+    log:
+        logfile("score/{source}/{method}/{pp}"),
+    benchmark:
+        benchfile("score/{source}/{method}/{pp}")
+    script:
+        "../scripts/score.py"
+
+
+def score_files(kind):
+    return expand(
+        f"{RES}/scores/source={{source}}/method={{method}}/postprocessing={{pp}}/{kind}.parquet",
+        source=SCORED_SOURCES, method=SCORED_METHODS, pp=config["postprocessing"])
+
+
+rule tables:
+    """Optimisation pool -> tables 1-5 and controls with BCa bootstrap intervals."""
+    input:
+        scores=score_files("part-0"),
+        sweeps=score_files("sweep"),
+    output:
+        tables=report(
+            expand(f"{RES}/tables/{{name}}.{{ext}}",
+                   name=[f"table{i}" for i in range(1, 6)] + ["controls"], ext=["csv", "md"]),
+            category="Tables", caption="../report/tables.rst"),
+        indices=f"{RES}/tables/bootstrap_indices.parquet",
+        checks=f"{RES}/tables/checks.json",
+    params:
+        cfg=config["evaluation"],
+        seed=SEED,
+        code=code("cinexai.evaluation.tables", "cinexai.evaluation.bootstrap"),
+    conda:
+        "../../envs/evaluation.yaml"
+    log:
+        logfile("tables"),
+    benchmark:
+        benchfile("tables")
+    script:
+        "../scripts/tables.py"

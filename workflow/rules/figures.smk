@@ -1,0 +1,77 @@
+FIG = config["figures"]
+
+
+def case_figures(wildcards=None):
+    """One figure set per annotated case (known once the masks checkpoint has run) + featured ones."""
+    masks = checkpoints.masks.get().output[0]
+    cases = sorted(set(read_table(masks, columns=["case_id"])["case_id"].astype(int))
+                   | set(FIG["featured_cases"]))
+    return expand(f"{RES}/figures/cases/{{case}}/{{name}}", case=cases,
+                  name=["ecg12.png", "cineecg.png", "cineecg.html"])
+
+
+def figure_attributions(wc):
+    return expand(f"{RES}/attributions/source={{source}}/method={FIG['method']}/part-0.parquet",
+                  source=SCORED_SOURCES)
+
+
+def figure_scores(wc):
+    return expand(f"{RES}/scores/source={{source}}/method={FIG['method']}/"
+                  f"postprocessing={FIG['postprocessing']}/part-0.parquet", source=SCORED_SOURCES)
+
+
+rule case_figures:
+    """Paper Fig. 3 (12-lead clinical grid) and Fig. 4 (3D CineECG in a heart) for one case."""
+    input:
+        windows=f"{RES}/data/windows.parquet",
+        cineecg=f"{RES}/data/cineecg.parquet",
+        masks=f"{RES}/data/masks.parquet",
+        predictions_ecg12=f"{RES}/models/ecg12/predictions.parquet",
+        predictions_cineecg=f"{RES}/models/cineecg/predictions.parquet",
+        attributions=figure_attributions,
+        scores=figure_scores,
+    output:
+        ecg12=report(f"{RES}/figures/cases/{{case}}/ecg12.png", category="Cases",
+                     subcategory="{case}", caption="../report/ecg12.rst"),
+        ecg12_svg=f"{RES}/figures/cases/{{case}}/ecg12.svg",
+        cineecg=report(f"{RES}/figures/cases/{{case}}/cineecg.png", category="Cases",
+                       subcategory="{case}", caption="../report/cineecg_png.rst"),
+        html=report(f"{RES}/figures/cases/{{case}}/cineecg.html", category="Cases",
+                    subcategory="{case}", caption="../report/cineecg_html.rst"),
+    wildcard_constraints:
+        case=r"\d+",
+    params:
+        cfg=FIG,
+        attributions_root=f"{RES}/attributions",
+        scores_root=f"{RES}/scores",
+        code=code("cinexai.figures.case", "cinexai.figures.ecg12", "cinexai.figures.cineecg3d"),
+    conda:
+        "../../envs/figures.yaml"
+    log:
+        logfile("figures/{case}"),
+    benchmark:
+        benchfile("figures/{case}")
+    script:
+        "../scripts/case_figures.py"
+
+
+rule summary_figures:
+    """Dice by method x post-processing x source with CI bars, and threshold curves."""
+    input:
+        scores=score_files("part-0"),
+        sweeps=score_files("sweep"),
+    output:
+        dice=report(f"{RES}/figures/summary/dice_by_config.png", category="Summary",
+                    caption="../report/dice_by_config.rst"),
+        curves=report(f"{RES}/figures/summary/threshold_curves.png", category="Summary",
+                      caption="../report/threshold_curves.rst"),
+    params:
+        code=code("cinexai.figures.summary"),
+    conda:
+        "../../envs/figures.yaml"
+    log:
+        logfile("figures/summary"),
+    benchmark:
+        benchfile("figures/summary")
+    script:
+        "../scripts/summary_figures.py"

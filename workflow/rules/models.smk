@@ -1,0 +1,53 @@
+MODEL_CODE = ("cinexai.models.resnet", "cinexai.models.training", "cinexai.models.checkpoint")
+
+
+rule tune:
+    """Optuna TPE search; the SQLite study is kept outside the outputs so a killed run resumes."""
+    input:
+        signals=lambda wc: SIGNALS[wc.modality],
+        records=f"{RES}/data/records.parquet",
+    output:
+        best=f"{RES}/models/{{modality}}/best_params.json",
+    params:
+        study=f"{RES}/models/{{modality}}/study.db",
+        cfg=config["models"],
+        seed=SEED,
+        code=code(*MODEL_CODE, "cinexai.models.tuning"),
+    threads: workflow.cores
+    resources:
+        gpu=1 if config["models"]["device"] == "cuda" else 0,
+    conda:
+        "../../envs/models.yaml"
+    log:
+        logfile("tune_{modality}"),
+    benchmark:
+        benchfile("tune_{modality}")
+    script:
+        "../scripts/tune.py"
+
+
+rule train:
+    """Final training with early stopping; test metrics and predictions for later stratification."""
+    input:
+        signals=lambda wc: SIGNALS[wc.modality],
+        records=f"{RES}/data/records.parquet",
+        best=f"{RES}/models/{{modality}}/best_params.json",
+    output:
+        model=f"{RES}/models/{{modality}}/model.pt",
+        metrics=f"{RES}/models/{{modality}}/metrics.json",
+        predictions=f"{RES}/models/{{modality}}/predictions.parquet",
+    params:
+        cfg=config["models"],
+        seed=SEED,
+        code=code(*MODEL_CODE),
+    threads: workflow.cores
+    resources:
+        gpu=1 if config["models"]["device"] == "cuda" else 0,
+    conda:
+        "../../envs/models.yaml"
+    log:
+        logfile("train_{modality}"),
+    benchmark:
+        benchfile("train_{modality}")
+    script:
+        "../scripts/train.py"

@@ -1,0 +1,17 @@
+rule generate_synthetic:
+    """The embedded default dataset: a synthetic PTB-XL with known ground truth."""
+    output:
+        database=f"{RES}/synthetic-ptbxl/ptbxl_database.csv",
+        annotations=f"{RES}/synthetic-ptbxl/annotations.csv",
+    params:
+        cfg=config["synthetic"],
+        seed=SEED,
+        code=code("cinexai.data.synthetic"),
+    conda:
+        "../../envs/data.yaml"
+    log:
+        logfile("generate_synthetic"),
+    benchmark:
+        benchfile("generate_synthetic")
+    script:
+        "../scripts/generate_synthetic.py"

@@ -1,0 +1,8 @@
+from pathlib import Path
+
+from cinexai.figures.summary import render_summary
+from cinexai.workflow import logged
+
+with logged(snakemake):
+    render_summary(list(snakemake.input.scores), list(snakemake.input.sweeps),
+                   Path(snakemake.output.dice).parent)
