@@ -5,12 +5,13 @@ partial file that looks complete.  Signals (ECG windows, CineECG trajectories, a
 as arrays) are stored as one row per record with a ``fixed_size_list<float32>`` column holding the
 C x T array flattened in channel-major order; channel names, sampling rate and any provenance live in
 the file's key-value metadata under the ``cinexai`` key (a JSON object).  The full schema of every
-table is documented in ``docs/schemas.md``.
+table is documented in ``docs/architecture.md``.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import importlib
 import importlib.metadata
@@ -30,6 +31,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 METADATA_KEY = b"cinexai"
+_UMASK = os.umask(0)
+os.umask(_UMASK)
 
 #: Packages whose versions are recorded with every output.
 PROVENANCE_PACKAGES = (
@@ -48,6 +51,7 @@ def atomic_write(path: str | os.PathLike[str]) -> Iterator[Path]:
     tmp_path = Path(tmp)
     try:
         yield tmp_path
+        os.chmod(tmp_path, 0o666 & ~_UMASK)  # mkstemp makes 0600; outputs are ordinary files
         os.replace(tmp_path, path)
     finally:
         if tmp_path.exists():
@@ -184,12 +188,17 @@ def module_hash(*modules: str) -> str:
     return h.hexdigest()[:16]
 
 
-def package_versions() -> dict[str, str]:
-    """Versions of the packages that shape results, plus Python's."""
-    out = {"python": platform.python_version()}
+@functools.cache
+def _versions() -> tuple[tuple[str, str], ...]:
+    out = [("python", platform.python_version())]
     for name in PROVENANCE_PACKAGES:
         try:
-            out[name] = importlib.metadata.version(name)
+            out.append((name, importlib.metadata.version(name)))
         except importlib.metadata.PackageNotFoundError:
             continue
-    return out
+    return tuple(out)
+
+
+def package_versions() -> dict[str, str]:
+    """Versions of the packages that shape results, plus Python's (looked up once per process)."""
+    return dict(_versions())

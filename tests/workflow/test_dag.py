@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from .conftest import copy_project, planned_jobs, snakemake
+from workflow_helpers import copy_project, planned_jobs, snakemake
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ import yaml
 
 from cinexai import io
 
-from .conftest import copy_project, planned_jobs, snakemake
+from workflow_helpers import copy_project, planned_jobs, snakemake
 
 pytestmark = pytest.mark.slow
 RES = "results/tiny"

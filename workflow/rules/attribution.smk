@@ -27,7 +27,7 @@ rule attribute:
         code=method_code,
     threads: 1
     resources:
-        gpu=1 if config["models"]["device"] == "cuda" else 0,
+        gpu=1 if config["attribution"]["device"] == "cuda" else 0,
     conda:
         "../../envs/attribution.yaml"
     log:

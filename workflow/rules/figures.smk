@@ -55,6 +55,24 @@ rule case_figures:
         "../scripts/case_figures.py"
 
 
+rule figure_index:
+    """One offline page linking every case's figures (the cases are known after the masks checkpoint)."""
+    input:
+        case_figures,
+    output:
+        f"{RES}/figures/cases/index.html",
+    params:
+        code=code("cinexai.figures.index"),
+    conda:
+        "../../envs/figures.yaml"
+    log:
+        logfile("figures/index"),
+    benchmark:
+        benchfile("figures/index")
+    script:
+        "../scripts/figure_index.py"
+
+
 rule summary_figures:
     """Dice by method x post-processing x source with CI bars, and threshold curves."""
     input:
@@ -66,6 +84,8 @@ rule summary_figures:
         curves=report(f"{RES}/figures/summary/threshold_curves.png", category="Summary",
                       caption="../report/threshold_curves.rst"),
     params:
+        bootstrap=config["evaluation"]["bootstrap"],
+        seed=SEED,
         code=code("cinexai.figures.summary"),
     conda:
         "../../envs/figures.yaml"

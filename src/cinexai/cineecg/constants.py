@@ -85,7 +85,7 @@ LV_CENTER_MM = (0.0, 0.0, 0.0)
 LV_SEMI_AXES_MM = (27.0, 75.0, 27.0)
 RV_CENTER_MM = (-16.0, 0.0, 0.0)
 RV_SEMI_AXES_MM = (24.0, 60.0, 34.0)
-#: Septum plane x = SEPTUM_X_MM (LV on the + side) and base plane y = BASE_Y_MM (apex on the + side).
+#: Septum plane x = SEPTUM_X_MM (LV on the + side); base plane y = BASE_Y_MM (apex on the + side).
 SEPTUM_X_MM = -10.0
 BASE_Y_MM = -15.0
 #: p0 (mid-septum, LV side): this far into the LV from the septum plane, at this fraction of the
@@ -97,10 +97,12 @@ LANDMARK_INSET_MM = 5.0
 #: Isoelectric level = mean VCG over this many ms from the window start (the QRS onset).
 BASELINE_MS = 6.0
 #: QRS end: last sample in [0, QRS_MAX_MS) whose smoothed |D| >= QRS_END_HIGH_FRACTION x peak,
-#: then the minimum of |D| within QRS_END_SEARCH_MS after it; clipped to [QRS_MIN_MS, QRS_MAX_MS].
+#: then within QRS_END_SEARCH_MS after it the first sample with |D| <= QRS_END_LOW_FRACTION x peak
+#: (else the minimum of |D| there); clipped to [QRS_MIN_MS, QRS_MAX_MS].
 QRS_MIN_MS = 60.0
 QRS_MAX_MS = 180.0
 QRS_END_HIGH_FRACTION = 0.3
+QRS_END_LOW_FRACTION = 0.1
 QRS_END_SEARCH_MS = 30.0
 SMOOTH_MS = 10.0
 #: A segment whose integrated |D| (mV s) is below this gets gain 0 (the point stays put).

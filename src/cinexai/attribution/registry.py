@@ -1,0 +1,122 @@
+"""Registry of attribution methods and resolution of named config instances.
+
+A method is one module in :mod:`cinexai.attribution` whose ``attribute`` function is decorated with
+:func:`register`.  The package's modules are imported on first use of the registry, so adding a
+method is one module plus one ``methods:`` config entry.
+
+Config entries are *named instances*: ``config["methods"][instance]`` is a dict whose optional key
+``method`` names the registered method (default: the instance name) and whose optional key
+``model`` (``trained`` | ``randomized``) picks the model to attribute; every other key is a method
+parameter, checked against the method's defaults so that a typo is an error, not a silent default.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+#: Instance keys that are not method parameters.
+INSTANCE_KEYS = ("method", "model")
+#: Values of an instance's ``model`` key.
+MODEL_CHOICES = ("trained", "randomized")
+#: Modules of this package that define no method (not scanned for registrations).
+_HELPER_MODULES = frozenset({"registry", "base", "mapping", "run"})
+
+_REGISTRY: dict[str, MethodSpec] = {}
+_discovered = False
+
+
+@dataclass(frozen=True)
+class MethodSpec:
+    """A registered method: its ``attribute`` function, parameter defaults and kind.
+
+    ``model_free`` methods (the random control) produce Phi directly: Eq. 1 and the one-pass
+    choice do not apply to them.
+    """
+
+    name: str
+    fn: Callable[..., Any]
+    defaults: Mapping[str, Any] = field(default_factory=dict)
+    model_free: bool = False
+
+    @property
+    def module(self) -> str:
+        return self.fn.__module__
+
+
+def register(name: str, defaults: Mapping[str, Any] | None = None,
+             model_free: bool = False) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Decorator registering ``attribute(forward, x, ctx, target)`` under ``name``."""
+    def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
+        existing = _REGISTRY.get(name)
+        if existing is not None and existing.module != fn.__module__:
+            raise ValueError(f"attribution method {name!r} registered twice "
+                             f"({existing.module} and {fn.__module__})")
+        _REGISTRY[name] = MethodSpec(name, fn, dict(defaults or {}), model_free)
+        return fn
+    return decorate
+
+
+def _discover() -> None:
+    """Import every method module of the package once (they register on import)."""
+    global _discovered
+    if _discovered:
+        return
+    package = importlib.import_module("cinexai.attribution")
+    for info in pkgutil.iter_modules(package.__path__):
+        if info.name not in _HELPER_MODULES and not info.name.startswith("_"):
+            importlib.import_module(f"{package.__name__}.{info.name}")
+    _discovered = True
+
+
+def available() -> list[str]:
+    """Sorted names of the registered methods."""
+    _discover()
+    return sorted(_REGISTRY)
+
+
+def get(name: str) -> MethodSpec:
+    """The registered method ``name``; KeyError lists the available ones."""
+    _discover()
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise KeyError(f"unknown attribution method {name!r}; registered: {available()}") from None
+
+
+def module_of(name: str) -> str:
+    """Dotted name of the module that defines method ``name`` (hashed by the Snakemake rule)."""
+    return get(name).module
+
+
+def resolve(instance_name: str,
+            instance_cfg: Mapping[str, Any] | None) -> tuple[str, dict[str, Any]]:
+    """Map a config instance to ``(registered_name, params)``, params = defaults updated by config.
+
+    Raises KeyError for an unknown method and ValueError for an unknown parameter or ``model``
+    value, both naming the instance.
+    """
+    cfg = dict(instance_cfg or {})
+    registered = str(cfg.get("method", instance_name))
+    try:
+        spec = get(registered)
+    except KeyError as exc:
+        raise KeyError(f"methods.{instance_name}: {exc.args[0]}") from None
+    model = cfg.get("model", "trained")
+    if model not in MODEL_CHOICES:
+        raise ValueError(f"methods.{instance_name}.model must be one of {MODEL_CHOICES}, "
+                         f"got {model!r}")
+    params = {k: v for k, v in cfg.items() if k not in INSTANCE_KEYS}
+    unknown = sorted(set(params) - set(spec.defaults))
+    if unknown:
+        raise ValueError(f"methods.{instance_name}: unknown parameter(s) {unknown} for method "
+                         f"{registered!r}; allowed: {sorted(spec.defaults)}")
+    return registered, {**spec.defaults, **params}
+
+
+def model_variant(instance_cfg: Mapping[str, Any] | None) -> str:
+    """``trained`` or ``randomized``: which model an instance attributes."""
+    return str((instance_cfg or {}).get("model", "trained"))

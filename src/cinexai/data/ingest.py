@@ -1,0 +1,191 @@
+"""Ingest stage: PTB-XL layout (real or synthetic) -> windows, records and exclusions tables.
+
+Entry point :func:`ingest`.  Every record that enters the selection (see
+:mod:`cinexai.data.ptbxl`) either gets a 400 ms window (see :mod:`cinexai.data.beats`) or a row
+in ``exclusions.parquet`` with its stage and reason; records without a label are excluded at
+stage ``labels`` before selection.  Exclusion stages: ``labels``, ``read`` (unreadable, wrong
+lead set, wrong sampling rate), ``signal`` (NaN, flat lead), ``beats`` (too short, no / too few
+beats, window past the end).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from functools import partial
+from multiprocessing import Pool
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import wfdb
+from tqdm import tqdm
+
+from cinexai.data.beats import BeatError, BeatResult, ms, process_signal
+from cinexai.data.ptbxl import (label_records, read_case_ids, read_database, read_statements,
+                                select_records)
+from cinexai.io import package_versions, write_signals, write_table
+from cinexai.leads import LEADS
+
+log = logging.getLogger(__name__)
+
+#: Default minimum number of detected beats for a median beat (config key ``data.min_beats``).
+MIN_BEATS = 3
+#: Default mains frequency for the notch filter (config key ``data.mains_hz``; null disables).
+MAINS_HZ = 50.0
+FILENAME_COLUMN = {500: "filename_hr", 100: "filename_lr"}
+
+RECORDS_SCHEMA = pa.schema([("ecg_id", pa.int64()), ("patient_id", pa.int64()),
+                            ("label", pa.int8()), ("split", pa.string()),
+                            ("included", pa.bool_()), ("qrs_onset", pa.int32()),
+                            ("n_beats", pa.int32()), ("heart_rate", pa.float32())])
+EXCLUSIONS_SCHEMA = pa.schema([("ecg_id", pa.int64()), ("stage", pa.string()),
+                               ("reason", pa.string())])
+
+
+class Excluded(Exception):
+    """A record that yields no window: ``stage`` and ``reason`` go to exclusions.parquet."""
+
+    def __init__(self, stage: str, reason: str) -> None:
+        super().__init__(reason)
+        self.stage, self.reason = stage, reason
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One record's result: a :class:`BeatResult` or an exclusion."""
+
+    ecg_id: int
+    result: BeatResult | None = None
+    stage: str = ""
+    reason: str = ""
+
+
+def load_record(path: Path, fs: float) -> np.ndarray:
+    """Read a WFDB record as a (12, N) mV array in :data:`LEADS` order, or raise Excluded."""
+    try:
+        record = wfdb.rdrecord(str(path))
+    except Exception as exc:  # any read error makes the record unreadable, with wfdb's message
+        raise Excluded("read", f"unreadable: {type(exc).__name__}: {exc}") from exc
+    names = [str(n).lower() for n in record.sig_name]
+    wanted = [lead.lower() for lead in LEADS]
+    if sorted(names) != sorted(wanted):
+        raise Excluded("read", f"wrong lead set: {list(record.sig_name)}")
+    if float(record.fs) != float(fs):
+        raise Excluded("read", f"wrong sampling rate: {record.fs:g}")
+    order = [names.index(lead) for lead in wanted]
+    return np.asarray(record.p_signal, dtype=np.float64).T[order]
+
+
+def process_record(task: tuple[int, Path], fs: float, n_samples: int, min_beats: int,
+                   mains_hz: float | None) -> Outcome:
+    """Read and window one record; bad data gives an exclusion, a bug an error naming the record."""
+    ecg_id, path = task
+    try:
+        x = load_record(path, fs)
+        return Outcome(ecg_id, process_signal(x, fs, n_samples, LEADS, min_beats, mains_hz))
+    except Excluded as exc:
+        return Outcome(ecg_id, stage=exc.stage, reason=exc.reason)
+    except BeatError as exc:
+        return Outcome(ecg_id, stage=exc.stage, reason=str(exc))
+    except Exception as exc:
+        raise RuntimeError(f"ecg_id {ecg_id} ({path}): {type(exc).__name__}: {exc}") from exc
+
+
+def run_records(tasks: list[tuple[int, Path]], worker: partial, threads: int) -> list[Outcome]:
+    """Apply ``worker`` to every task, in order, in a Pool of ``threads`` processes."""
+    bar = partial(tqdm, total=len(tasks), desc="ingest", unit="record", mininterval=2.0)
+    if threads <= 1:
+        return [worker(t) for t in bar(tasks)]
+    with Pool(threads) as pool:
+        return list(bar(pool.imap(worker, tasks, chunksize=8)))
+
+
+def ingest(ptbxl_dir: str | Path, annotations: str | Path | None, out_dir: str | Path,
+           cfg: dict, seed: int, threads: int = 1) -> None:
+    """Write ``windows.parquet``, ``records.parquet`` and ``exclusions.parquet`` to ``out_dir``.
+
+    ``cfg`` is ``config["data"]``; ``annotations`` (CSV/Parquet, only ``case_id`` is read) names
+    the evaluation cases, or ``None`` for no evaluation split.
+    """
+    ptbxl_dir, out_dir = Path(ptbxl_dir), Path(out_dir)
+    fs = int(cfg["sampling_rate"])
+    if fs not in FILENAME_COLUMN:
+        raise ValueError(f"data.sampling_rate must be one of {sorted(FILENAME_COLUMN)}, got {fs}")
+    n_samples = ms(cfg["window_ms"], fs)
+    db = read_database(ptbxl_dir)
+    labels, label_reasons = label_records(db, read_statements(ptbxl_dir), cfg["norm_likelihood"])
+    evaluation = read_case_ids(annotations) if annotations is not None else []
+    selected = select_records(db, labels, evaluation, cfg, seed)
+
+    worker = partial(process_record, fs=fs, n_samples=n_samples,
+                     min_beats=int(cfg.get("min_beats", MIN_BEATS)),
+                     mains_hz=cfg.get("mains_hz", MAINS_HZ))
+    tasks = [(int(i), ptbxl_dir / db.at[i, FILENAME_COLUMN[fs]]) for i in selected.index]
+    outcomes = run_records(tasks, worker, threads)
+
+    records = records_table(selected, outcomes)
+    exclusions = exclusions_table(label_reasons, outcomes)
+    ok = [o for o in outcomes if o.result is not None]
+    X = (np.stack([o.result.window for o in ok]) if ok
+         else np.zeros((0, len(LEADS), n_samples), np.float32))
+    counts = summarize(db, records, exclusions)
+    metadata = {"seed": seed, "config": cfg, "counts": counts, "versions": package_versions(),
+                "annotations": str(annotations) if annotations is not None else None}
+    log_summary(records, exclusions, counts)
+    write_signals(out_dir / "windows.parquet", [o.ecg_id for o in ok], X, LEADS, fs,
+                  metadata={**metadata, "units": "mV", "baseline": "isoelectric PR level = 0"})
+    write_table(exclusions, out_dir / "exclusions.parquet", metadata)
+    write_table(records, out_dir / "records.parquet", metadata)
+
+
+def records_table(selected: pd.DataFrame, outcomes: list[Outcome]) -> pa.Table:
+    """records.parquet: one row per selected record, with its window's numbers or -1/0/NaN."""
+    by_id = {o.ecg_id: o.result for o in outcomes}
+    results = [by_id[int(i)] for i in selected.index]
+    frame = pd.DataFrame({
+        "ecg_id": selected.index.to_numpy(np.int64),
+        "patient_id": selected["patient_id"].to_numpy(np.int64),
+        "label": selected["label"].to_numpy(np.int8),
+        "split": selected["split"].to_numpy(str),
+        "included": [r is not None for r in results],
+        "qrs_onset": [r.qrs_onset if r else -1 for r in results],
+        "n_beats": [r.n_beats if r else 0 for r in results],
+        "heart_rate": [r.heart_rate if r else np.nan for r in results]})
+    return pa.Table.from_pandas(frame, schema=RECORDS_SCHEMA, preserve_index=False)
+
+
+def exclusions_table(label_reasons: pd.Series, outcomes: list[Outcome]) -> pa.Table:
+    """exclusions.parquet: label exclusions, then per-record exclusions, by ecg_id."""
+    rows = [(int(i), "labels", r) for i, r in label_reasons.items()]
+    rows += [(o.ecg_id, o.stage, o.reason) for o in outcomes if o.result is None]
+    frame = pd.DataFrame(rows, columns=["ecg_id", "stage", "reason"]).sort_values(
+        "ecg_id", kind="stable")
+    return pa.Table.from_pandas(frame, schema=EXCLUSIONS_SCHEMA, preserve_index=False)
+
+
+def summarize(db: pd.DataFrame, records: pa.Table, exclusions: pa.Table) -> dict:
+    """Counts stored with every output: database size, exclusions, included per split x label."""
+    rec = records.to_pandas()
+    inc = rec[rec["included"]]
+    per_split = {split: {"normal": int((g["label"] == 0).sum()),
+                         "abnormal": int((g["label"] == 1).sum())}
+                 for split, g in inc.groupby("split")}
+    return {"database": len(db), "selected": len(rec), "included": len(inc),
+            "excluded": exclusions.num_rows,
+            "excluded_by_stage": exclusions.to_pandas()["stage"].value_counts().to_dict(),
+            "included_by_split": per_split}
+
+
+def log_summary(records: pa.Table, exclusions: pa.Table, counts: dict) -> None:
+    """Log the counts, and warn for every excluded evaluation case."""
+    log.info("ingest: %d of %d selected records windowed; %d exclusions %s; per split %s",
+             counts["included"], counts["selected"], counts["excluded"],
+             counts["excluded_by_stage"], counts["included_by_split"])
+    rec = records.to_pandas()
+    lost = rec[(rec["split"] == "evaluation") & ~rec["included"]]["ecg_id"]
+    if len(lost):
+        reasons = exclusions.to_pandas().set_index("ecg_id")["reason"]
+        for ecg_id in lost:
+            log.warning("evaluation case %d excluded: %s", ecg_id, reasons.get(ecg_id))

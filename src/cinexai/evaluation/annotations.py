@@ -1,0 +1,240 @@
+"""Validate expert annotations and turn them into binary sample masks (paper section 3.5).
+
+Protocol (times in ms from QRS onset, window ``0..window_ms``):
+
+* a segment shorter than the minimum width (25 ms if its centre lies in the QRS region 0-150 ms,
+  50 ms otherwise) is widened symmetrically about its centre to that width, then clipped to the
+  window (so a segment at the window edge may stay shorter than the minimum);
+* a point (``kind == point``, time ``start_ms``; ``end_ms`` empty or equal) becomes
+  ``[t - 10, t + 10]`` ms, clipped to the window, and is not widened further;
+* ecg12 rows name one lead (``*`` = all 12); the mask covers only the leads named for that case,
+  so metrics are computed only inside them; cineecg rows (lead ``*`` or empty) apply to the whole
+  trajectory: channels x, y, z share one time mask;
+* segments of every annotator of a case are merged by union.
+
+Sample <-> ms rule: with ``dt = 1000 / fs`` ms, sample ``t`` covers ``[t*dt, (t+1)*dt)`` ms (at
+500 Hz sample t covers ``[2t, 2t+2)``). A segment ``[a, b]`` marks every sample whose interval
+overlaps it: ``t = floor(a/dt) .. ceil(b/dt) - 1``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from cinexai.io import file_sha256, package_versions, read_table, write_table
+from cinexai.leads import CINE_CHANNELS, LEADS
+
+log = logging.getLogger(__name__)
+
+REQUIRED_COLUMNS = ("case_id", "annotator", "modality", "lead", "start_ms", "end_ms", "kind",
+                    "diagnosis")
+MODALITIES = ("ecg12", "cineecg")
+KINDS = ("segment", "point")
+DIAGNOSES = ("normal", "abnormal")
+ALL_LEADS = "*"
+#: Protocol constants (paper section 3.5).
+QRS_REGION_MS = 150.0
+MIN_WIDTH_QRS_MS = 25.0
+MIN_WIDTH_REST_MS = 50.0
+POINT_TOLERANCE_MS = 10.0
+SAMPLE_RULE = "sample t covers [t*dt, (t+1)*dt) ms, dt = 1000/fs; a segment [a, b] marks samples " \
+              "floor(a/dt) .. ceil(b/dt)-1"
+_EPS = 1e-9
+
+
+def read_annotations(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """Read an annotation file (``.csv`` or ``.parquet``) as strings/numbers, no index."""
+    path = Path(path)
+    if path.suffix.lower() in (".parquet", ".pq"):
+        return read_table(path)
+    return pd.read_csv(path, dtype={"lead": str, "annotator": str}, keep_default_na=False,
+                       na_values={"start_ms": [""], "end_ms": [""]})
+
+
+def evaluation_cases(records: pd.DataFrame) -> set[int]:
+    """Ids of the included records of the held-out evaluation split."""
+    sel = records["included"].astype(bool) & (records["split"] == "evaluation")
+    return {int(i) for i in records.loc[sel, "ecg_id"]}
+
+
+def _as_float(value: object) -> float:
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def _row_problems(row: pd.Series, cases: set[int], window_ms: float) -> tuple[str, list[str]]:
+    """Return the row's case label and every problem found in it."""
+    problems: list[str] = []
+    try:
+        case = int(row["case_id"])
+        label = str(case)
+        if case != float(row["case_id"]):
+            raise ValueError
+    except (TypeError, ValueError):
+        return repr(row["case_id"]), [f"case_id {row['case_id']!r} is not an integer"]
+    if case not in cases:
+        problems.append("unknown case (not an included evaluation record in records.parquet)")
+    modality, kind = str(row["modality"]).strip(), str(row["kind"]).strip()
+    diagnosis = str(row["diagnosis"]).strip()
+    lead = "" if pd.isna(row["lead"]) else str(row["lead"]).strip()
+    if modality not in MODALITIES:
+        problems.append(f"unknown modality {modality!r} (expected one of {', '.join(MODALITIES)})")
+    if kind not in KINDS:
+        problems.append(f"unknown kind {kind!r} (expected one of {', '.join(KINDS)})")
+    if diagnosis not in DIAGNOSES:
+        problems.append(f"unknown diagnosis {diagnosis!r} (expected one of {', '.join(DIAGNOSES)})")
+    if modality == "ecg12" and lead not in (*LEADS, ALL_LEADS):
+        problems.append(f"unknown lead {lead!r} (expected one of {', '.join(LEADS)} or '*')")
+    if modality == "cineecg" and lead not in (ALL_LEADS, ""):
+        problems.append(f"lead {lead!r} on a cineecg row (the trajectory is annotated as a whole: "
+                        "use '*')")
+    start, end = _as_float(row["start_ms"]), _as_float(row["end_ms"])
+    if kind == "point" and math.isnan(end):
+        end = start
+    if math.isnan(start) or math.isnan(end):
+        problems.append(f"start_ms/end_ms not numeric ({row['start_ms']!r}, {row['end_ms']!r})")
+        return label, problems
+    if not (0.0 <= start <= window_ms and 0.0 <= end <= window_ms):
+        problems.append(f"time outside 0-{window_ms:g} ms (start_ms={start:g}, end_ms={end:g})")
+    if start > end:
+        problems.append(f"start_ms {start:g} > end_ms {end:g}")
+    if kind == "point" and start != end:
+        problems.append(f"point with end_ms {end:g} != start_ms {start:g} (a point is one time)")
+    return label, problems
+
+
+def validate_annotations(df: pd.DataFrame, cases: set[int], window_ms: float) -> pd.DataFrame:
+    """Check every row; raise ValueError naming each bad row (1-based) and its case.
+
+    Returns a normalised copy (int case ids, stripped strings, float times; a point's
+    ``end_ms`` = ``start_ms``).
+    """
+    missing = [c for c in REQUIRED_COLUMNS if c not in df.columns]
+    if missing:
+        raise ValueError(f"annotation file lacks column(s) {missing}; "
+                         f"needs {list(REQUIRED_COLUMNS)}")
+    errors = []
+    for i, (_, row) in enumerate(df.iterrows(), start=1):
+        label, problems = _row_problems(row, cases, window_ms)
+        errors += [f"annotation row {i} (case {label}): {p}" for p in problems]
+    if errors:
+        raise ValueError("; ".join(errors[:20]) + (f"; ... {len(errors) - 20} more"
+                                                   if len(errors) > 20 else ""))
+    out = pd.DataFrame({
+        "row": np.arange(1, len(df) + 1),
+        "case_id": df["case_id"].astype(float).astype(np.int64).to_numpy(),
+        "annotator": df["annotator"].astype(str).str.strip().to_numpy(),
+        "modality": df["modality"].astype(str).str.strip().to_numpy(),
+        "lead": df["lead"].fillna("").astype(str).str.strip().replace({"": ALL_LEADS})
+        .to_numpy(),
+        "start_ms": df["start_ms"].map(_as_float).to_numpy(),
+        "end_ms": df["end_ms"].map(_as_float).to_numpy(),
+        "kind": df["kind"].astype(str).str.strip().to_numpy(),
+        "diagnosis": df["diagnosis"].astype(str).str.strip().to_numpy(),
+    })
+    points = out["kind"] == "point"
+    out.loc[points, "end_ms"] = out.loc[points, "start_ms"]
+    _check_one_diagnosis(out)
+    return out
+
+
+def _check_one_diagnosis(df: pd.DataFrame) -> None:
+    """A case carries one expert diagnosis; name the first row that contradicts it."""
+    for case, group in df.groupby("case_id", sort=True):
+        first = group["diagnosis"].iloc[0]
+        bad = group[group["diagnosis"] != first]
+        if len(bad):
+            raise ValueError(f"annotation row {int(bad['row'].iloc[0])} (case {case}): case "
+                             f"annotated with two diagnoses ({first!r} and "
+                             f"{bad['diagnosis'].iloc[0]!r})")
+
+
+def segment_bounds(start: float, end: float, kind: str, window_ms: float) -> tuple[float, float]:
+    """Protocol bounds (ms) of one annotation: point tolerance or minimum width, clipped."""
+    if kind == "point":
+        return max(0.0, start - POINT_TOLERANCE_MS), min(window_ms, start + POINT_TOLERANCE_MS)
+    centre = (start + end) / 2
+    min_width = MIN_WIDTH_QRS_MS if centre < QRS_REGION_MS else MIN_WIDTH_REST_MS
+    if end - start < min_width:
+        start, end = centre - min_width / 2, centre + min_width / 2
+    return max(0.0, start), min(window_ms, end)
+
+
+def sample_range(start: float, end: float, fs: float, n_samples: int) -> slice:
+    """Samples overlapping ``[start, end]`` ms under the module's sample <-> ms rule."""
+    dt = 1000.0 / fs
+    first = int(math.floor(start / dt + _EPS))
+    last = int(math.ceil(end / dt - _EPS))
+    return slice(max(0, first), min(n_samples, max(last, first + 1)))
+
+
+def mask_table(df: pd.DataFrame, fs: float, n_samples: int, window_ms: float) -> pd.DataFrame:
+    """Long mask table (case_id, modality, channel, t, mask, diagnosis) from validated rows."""
+    masks: dict[tuple[int, str], dict[str, np.ndarray]] = {}
+    for row in df.itertuples(index=False):
+        a, b = segment_bounds(row.start_ms, row.end_ms, row.kind, window_ms)
+        span = sample_range(a, b, fs, n_samples)
+        if row.modality == "ecg12":
+            channels = LEADS if row.lead == ALL_LEADS else (row.lead,)
+        else:
+            channels = CINE_CHANNELS
+        case = masks.setdefault((row.case_id, row.modality), {})
+        for ch in channels:
+            case.setdefault(ch, np.zeros(n_samples, dtype=bool))[span] = True
+    diagnosis = df.groupby("case_id")["diagnosis"].first()
+    order = {ch: k for k, ch in enumerate((*LEADS, *CINE_CHANNELS))}
+    frames = []
+    for (case, modality), channels in sorted(masks.items()):
+        for ch in sorted(channels, key=order.__getitem__):
+            frames.append(pd.DataFrame({
+                "case_id": np.full(n_samples, case, dtype=np.int64),
+                "modality": modality, "channel": ch,
+                "t": np.arange(n_samples, dtype=np.int16), "mask": channels[ch],
+                "diagnosis": diagnosis[case]}))
+    return pd.concat(frames, ignore_index=True)
+
+
+def window_geometry(cfg: dict) -> tuple[float, float, int]:
+    """(fs, window_ms, n_samples) from ``config["data"]``."""
+    fs, window_ms = float(cfg["sampling_rate"]), float(cfg["window_ms"])
+    return fs, window_ms, int(round(window_ms * fs / 1000.0))
+
+
+def build_masks(annotations: str | os.PathLike[str], records: str | os.PathLike[str],
+                out_masks: str | os.PathLike[str], cfg: dict) -> None:
+    """Stage entry: validate the expert annotations and write ``masks.parquet``.
+
+    ``cfg`` is ``config["data"]`` (``sampling_rate``, ``window_ms``). Any bad row raises a
+    ValueError naming the 1-based row number and case id; nothing is written then.
+    """
+    fs, window_ms, n_samples = window_geometry(cfg)
+    cases = evaluation_cases(read_table(records, columns=["ecg_id", "split", "included"]))
+    raw = read_annotations(annotations)
+    if raw.empty:
+        raise ValueError(f"annotation file {annotations} has no rows")
+    rows = validate_annotations(raw, cases, window_ms)
+    table = mask_table(rows, fs, n_samples, window_ms)
+    per_modality = rows.groupby("modality")["case_id"].nunique().to_dict()
+    unannotated = sorted(cases - set(rows["case_id"]))
+    if unannotated:
+        log.warning("%d evaluation records carry no annotation and are not scored: %s",
+                    len(unannotated), unannotated)
+    log.info("masks: %d rows -> %d cases (%s)", len(rows), rows["case_id"].nunique(),
+             per_modality)
+    write_table(table, out_masks, {
+        "fs": fs, "window_ms": window_ms, "n_samples": n_samples, "sample_rule": SAMPLE_RULE,
+        "protocol": {"qrs_region_ms": QRS_REGION_MS, "min_width_qrs_ms": MIN_WIDTH_QRS_MS,
+                     "min_width_rest_ms": MIN_WIDTH_REST_MS,
+                     "point_tolerance_ms": POINT_TOLERANCE_MS, "annotators": "union"},
+        "cases_per_modality": per_modality, "unannotated_evaluation_cases": unannotated,
+        "annotators": sorted(rows["annotator"].unique()),
+        "annotations_sha256": file_sha256(annotations), "records_sha256": file_sha256(records),
+        "config": cfg, "versions": package_versions()})

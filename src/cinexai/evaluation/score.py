@@ -1,0 +1,171 @@
+"""Score one (source, method, post-processing) configuration against the expert masks.
+
+Target modality: ``ecg12`` annotations score source ``ecg12``; ``cineecg`` annotations score
+sources ``cineecg`` and ``mapped``. Per case: Phi' = -Phi for expert-normal cases, post-processing
+to [0, 1] over the scored cells (named leads x samples for ecg12, x/y/z x samples for cineecg),
+Dice/IoU at every threshold of the grid, the chosen threshold, Spearman between the continuous map
+and the mask, and the all-salient floor. Cells outside the scored set (unnamed leads) are ignored.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from cinexai.evaluation import postprocessing as pp
+from cinexai.evaluation import threshold as thr
+from cinexai.evaluation.metrics import floor_dice, mask_share, spearman
+from cinexai.io import file_sha256, package_versions, read_metadata, read_table, write_table
+
+log = logging.getLogger(__name__)
+
+
+TARGETS = {"ecg12": "ecg12", "cineecg": "cineecg", "mapped": "cineecg"}
+
+
+def target_of(source: str) -> str:
+    """Annotation modality that scores ``source``."""
+    try:
+        return TARGETS[source]
+    except KeyError:
+        raise ValueError(f"unknown attribution source {source!r}; known: {sorted(TARGETS)}") \
+            from None
+
+
+def attribution_identity(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Metadata of an attribution file, with ``source``/``method`` from the hive path if absent."""
+    meta = dict(read_metadata(path))
+    for key in ("source", "method"):
+        if key not in meta:
+            found = re.search(rf"{key}=([^/\\]+)", str(Path(path)))
+            if not found:
+                raise ValueError(f"attribution file {path} names no {key} (metadata or path)")
+            meta[key] = found.group(1)
+    meta.setdefault("registered_method", meta["method"])
+    return meta
+
+
+def scored_cells(masks: pd.DataFrame, attributions: pd.DataFrame,
+                 label: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Padded ``(n_cases, n_cells)`` arrays phi, mask, valid for the masks' cells, plus case ids.
+
+    Raises ValueError naming a case with no attribution rows, or a missing/duplicated cell.
+    """
+    keys = ["case_id", "channel", "t"]
+    dup = attributions.duplicated(keys)
+    if dup.any():
+        row = attributions.loc[dup].iloc[0]
+        raise ValueError(f"{label}: duplicated attribution cell case {row['case_id']}, "
+                         f"channel {row['channel']}, t {row['t']}")
+    cases = masks["case_id"].unique()
+    absent = sorted(set(cases.tolist()) - set(attributions["case_id"].unique().tolist()))
+    if absent:
+        raise ValueError(f"{label}: annotated case {absent[0]} has no attribution rows "
+                         f"({len(absent)} such case(s): {absent})")
+    merged = masks[keys + ["mask"]].merge(attributions[keys + ["phi"]], on=keys, how="left")
+    hole = merged["phi"].isna()
+    if hole.any():
+        row = merged.loc[hole].iloc[0]
+        raise ValueError(f"{label}: case {row['case_id']} lacks attribution for channel "
+                         f"{row['channel']!r} (t={row['t']}; {int(hole.sum())} cells missing "
+                         "or NaN)")
+    case_index = pd.Index(cases)
+    rows = case_index.get_indexer(merged["case_id"])
+    cols = merged.groupby("case_id", sort=False).cumcount().to_numpy()
+    shape = (len(cases), int(cols.max()) + 1)
+    phi, mask, valid = np.zeros(shape), np.zeros(shape, bool), np.zeros(shape, bool)
+    phi[rows, cols] = merged["phi"].to_numpy(dtype=np.float64)
+    mask[rows, cols] = merged["mask"].to_numpy(dtype=bool)
+    valid[rows, cols] = True
+    return phi, mask, valid, np.asarray(cases, dtype=np.int64)
+
+
+def case_predictions(predictions: pd.DataFrame, cases: np.ndarray, label: str) -> np.ndarray:
+    """Model prediction (0/1) per case, in ``cases`` order; ValueError names a missing case."""
+    sel = predictions[predictions["id"].isin(cases)].drop_duplicates(["id", "pred"])
+    if sel["id"].duplicated().any():
+        raise ValueError(f"{label}: conflicting predictions for case "
+                         f"{sel.loc[sel['id'].duplicated(), 'id'].iloc[0]}")
+    pred = sel.set_index("id")["pred"].reindex(cases)
+    if pred.isna().any():
+        raise ValueError(f"{label}: no model prediction for annotated case "
+                         f"{int(pred.index[pred.isna()][0])}")
+    return pred.to_numpy(dtype=np.int8)
+
+
+def score_arrays(phi: np.ndarray, mask: np.ndarray, valid: np.ndarray, normal: np.ndarray,
+                 postprocessing: str, thresholds: np.ndarray, mode: str,
+                 case_ids: np.ndarray) -> dict[str, np.ndarray | list[str]]:
+    """All per-case metrics for one configuration; also the full Dice/IoU sweep."""
+    maps = pp.apply(postprocessing, pp.align_sign(phi, normal), valid)
+    dice, iou = thr.sweep(maps, mask, valid, thresholds)
+    chosen = thr.choose(dice, thresholds, mode)
+    rows = np.arange(len(case_ids))
+    rho, reasons = spearman(maps, mask, valid, case_ids)
+    p = mask_share(mask, valid)
+    return {"threshold": thresholds[chosen], "dice": dice[rows, chosen], "iou": iou[rows, chosen],
+            "spearman": rho, "spearman_reason": reasons, "mask_share": p,
+            "floor_dice": floor_dice(p), "dice_sweep": dice, "iou_sweep": iou}
+
+
+def score(attributions: str | os.PathLike[str], masks: str | os.PathLike[str],
+          predictions: str | os.PathLike[str], out: str | os.PathLike[str],
+          out_sweep: str | os.PathLike[str], postprocessing: str, cfg: dict) -> None:
+    """Stage entry: score one attribution file under one post-processing.
+
+    ``cfg`` is ``config["evaluation"]`` (``threshold``, ``threshold_step``). ``predictions`` is the
+    predictions file of the model the attributions explain (ecg12 model for sources ecg12 and
+    mapped, cineecg model for source cineecg); it gives ``pred`` and ``agreement``.
+    """
+    meta = attribution_identity(attributions)
+    source, method = meta["source"], meta["method"]
+    target = target_of(source)
+    label = f"score[source={source}, method={method}, postprocessing={postprocessing}]"
+    if postprocessing not in pp.REGISTRY:
+        raise KeyError(f"{label}: unknown post-processing; known: {sorted(pp.REGISTRY)}")
+    mode = cfg.get("threshold", "per_configuration")
+    thresholds = thr.threshold_grid(float(cfg.get("threshold_step", 0.01)))
+
+    mask_df = read_table(masks, filters=[("modality", "==", target)])
+    if mask_df.empty:
+        raise ValueError(f"{label}: masks file {masks} has no {target} annotations")
+    attr = read_table(attributions, columns=["case_id", "channel", "t", "phi"])
+    attr = attr[attr["case_id"].isin(mask_df["case_id"].unique())]
+    phi, mask, valid, cases = scored_cells(mask_df, attr, label)
+    diagnosis = mask_df.groupby("case_id")["diagnosis"].first().reindex(cases).to_numpy()
+    pred = case_predictions(read_table(predictions), cases, label)
+
+    res = score_arrays(phi, mask, valid, diagnosis == "normal", postprocessing, thresholds,
+                       mode, cases)
+    table = pd.DataFrame({
+        "case_id": cases, "source": source, "method": method,
+        "registered_method": meta["registered_method"], "postprocessing": postprocessing,
+        "target": target, "diagnosis": diagnosis, "pred": pred,
+        "agreement": pred.astype(bool) == (diagnosis == "abnormal"),
+        "threshold": res["threshold"], "threshold_mode": mode, "dice": res["dice"],
+        "iou": res["iou"], "spearman": res["spearman"], "spearman_reason": res["spearman_reason"],
+        "mask_share": res["mask_share"], "floor_dice": res["floor_dice"]})
+    n_thr = len(thresholds)
+    sweep = pd.DataFrame({
+        "source": source, "method": method, "postprocessing": postprocessing, "target": target,
+        "case_id": np.repeat(cases, n_thr), "threshold": np.tile(thresholds, len(cases)),
+        "dice": res["dice_sweep"].ravel(), "iou": res["iou_sweep"].ravel(),
+        "mean_dice": np.tile(res["dice_sweep"].mean(axis=0), len(cases))})
+    provenance = {
+        "source": source, "method": method, "registered_method": meta["registered_method"],
+        "postprocessing": postprocessing, "target": target, "threshold_mode": mode,
+        "thresholds": {"start": 0.0, "stop": 1.0, "n": n_thr}, "n_cases": len(cases),
+        "mean_dice": float(table["dice"].mean()), "config": cfg, "attribution": meta,
+        "inputs_sha256": {"attributions": file_sha256(attributions),
+                          "masks": file_sha256(masks), "predictions": file_sha256(predictions)},
+        "versions": package_versions()}
+    log.info("%s: %d cases, mean Dice %.3f (threshold %s)", label, len(cases),
+             table["dice"].mean(), mode)
+    write_table(sweep, out_sweep, provenance)
+    write_table(table, out, provenance)

@@ -1,0 +1,9 @@
+"""Classifiers: the XAI-ready 1D-ResNet, safe checkpoints, Optuna tuning and final training.
+
+``tuning`` and ``training`` are imported on demand (they pull in optuna and scikit-learn).
+"""
+
+from cinexai.models.checkpoint import load_model, randomized_copy, resolve_device, save_model
+from cinexai.models.resnet import ResNet1d
+
+__all__ = ["ResNet1d", "load_model", "randomized_copy", "resolve_device", "save_model"]

@@ -1,0 +1,154 @@
+"""Optuna hyperparameter search (TPE + median pruning), resumable from its SQLite study.
+
+Entry point of the ``tune`` rule: :func:`tune`.  The study name hashes everything that defines the
+search (search space, epochs per trial, seed, objective, data signature): a changed search starts a
+new study in the same ``study.db``, while a killed run resumes the same one and runs only the
+missing trials.  Trial ``k`` (counting finished trials) is sampled by a TPE sampler seeded with
+``seed + k``, so an interrupted-and-resumed search proposes the same trials as an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import optuna
+from optuna.trial import TrialState
+from tqdm import tqdm
+
+from cinexai.io import package_versions, write_json
+from cinexai.models.checkpoint import resolve_device
+from cinexai.models.data import ModelData, channel_stats, load_model_data
+from cinexai.models.training import build_model, configure_runtime, fit, seed_everything
+
+log = logging.getLogger(__name__)
+
+#: What a trial minimises; part of the study name so a changed objective starts a new study.
+OBJECTIVE = "min_val_cross_entropy"
+SEARCH_KEYS = ("depth", "width", "kernel_size", "dropout", "lr", "batch_size")
+FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
+PRUNER_STARTUP_TRIALS = 5
+
+
+def study_name(modality: str, cfg: Mapping[str, Any], data_signature: str, seed: int) -> str:
+    """``{modality}-{hash}`` over search space, tuning epochs, seed, objective and data."""
+    key = json.dumps({"search_space": cfg["search_space"], "tuning_epochs": cfg["tuning_epochs"],
+                      "seed": seed, "objective": OBJECTIVE, "data": data_signature},
+                     sort_keys=True)
+    return f"{modality}-{hashlib.sha256(key.encode()).hexdigest()[:12]}"
+
+
+def suggest(trial: optuna.Trial, space: Mapping[str, Any]) -> dict[str, Any]:
+    """Draw one configuration from ``search_space`` (ranges inclusive, lr log-uniform)."""
+    missing = [k for k in SEARCH_KEYS if k not in space]
+    if missing:
+        raise ValueError(f"models.search_space lacks {missing}")
+    return {
+        "depth": trial.suggest_int("depth", *space["depth"]),
+        "width": trial.suggest_int("width", *space["width"]),
+        "kernel_size": trial.suggest_categorical("kernel_size", list(space["kernel_size"])),
+        "dropout": trial.suggest_float("dropout", *space["dropout"]),
+        "lr": trial.suggest_float("lr", *space["lr"], log=True),
+        "batch_size": trial.suggest_categorical("batch_size", list(space["batch_size"])),
+    }
+
+
+class Objective:
+    """Train on 'train' for ``epochs`` epochs, report the 'val' loss each epoch, return its min."""
+
+    def __init__(self, data: ModelData, space: Mapping[str, Any], epochs: int,
+                 device: Any, seed: int) -> None:
+        self.data, self.space, self.epochs, self.device, self.seed = (
+            data, space, epochs, device, seed)
+        self.mean, self.std = channel_stats(data.splits["train"].X, data.channels)
+
+    def __call__(self, trial: optuna.Trial) -> float:
+        params = suggest(trial, self.space)
+        seed_everything(self.seed)  # same initialisation stream for every configuration
+        model = build_model(params, len(self.data.channels), self.data.n_samples,
+                            self.mean, self.std)
+
+        def report(epoch: int, val_loss: float) -> None:
+            trial.report(val_loss, epoch)
+            if trial.should_prune():
+                raise optuna.TrialPruned(f"val loss {val_loss:.4f} at epoch {epoch}")
+
+        result = fit(model, self.data.splits["train"], self.data.splits["val"],
+                     lr=params["lr"], batch_size=params["batch_size"], max_epochs=self.epochs,
+                     patience=None, device=self.device, seed=self.seed, on_epoch=report,
+                     desc=f"trial {trial.number}")
+        trial.set_user_attr("best_epoch", result.best_epoch)
+        trial.set_user_attr("seconds_per_epoch", result.seconds_per_epoch)
+        return result.best_val_loss
+
+
+def _fail_leftovers(study: optuna.Study) -> None:
+    """Mark trials left RUNNING/WAITING by a killed run as FAIL (they never count)."""
+    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,
+                                                          TrialState.WAITING)):
+        log.warning("trial %d of study %s was left %s by an interrupted run; marking it FAIL",
+                    trial.number, study.study_name, trial.state.name)
+        study.tell(trial.number, state=TrialState.FAIL)
+
+
+def _n_finished(study: optuna.Study) -> int:
+    return len(study.get_trials(deepcopy=False, states=FINISHED))
+
+
+def tune(signals: str | os.PathLike[str], records: str | os.PathLike[str],
+         study_db: str | os.PathLike[str], out_best: str | os.PathLike[str], modality: str,
+         cfg: dict[str, Any], seed: int, threads: int = 1) -> None:
+    """Run (or resume) the Optuna study of ``modality`` up to ``n_trials`` finished trials.
+
+    Finished = COMPLETE or PRUNED; FAILED or RUNNING leftovers of a killed run do not count.
+    Writes ``out_best`` (JSON): best params and value, trial counts, study name, seed.
+    Not safe for two processes sharing one study (leftover RUNNING trials are marked FAIL).
+    """
+    configure_runtime(seed, threads)
+    device = resolve_device(str(cfg.get("device", "auto")))
+    data = load_model_data(signals, records, modality)
+    epochs = int(cfg["tuning_epochs"])
+    name = study_name(modality, cfg, data.signature(), seed)
+    Path(study_db).parent.mkdir(parents=True, exist_ok=True)
+    storage = optuna.storages.RDBStorage(f"sqlite:///{Path(study_db).resolve()}")
+    pruner = optuna.pruners.MedianPruner(n_startup_trials=PRUNER_STARTUP_TRIALS,
+                                         n_warmup_steps=max(1, epochs // 4))
+    study = optuna.create_study(study_name=name, storage=storage, direction="minimize",
+                                load_if_exists=True, pruner=pruner)
+    _fail_leftovers(study)
+    objective = Objective(data, cfg["search_space"], epochs, device, seed)
+    n_trials = int(cfg["n_trials"])
+    remaining = max(0, n_trials - _n_finished(study))
+    log.info("study %s in %s: %d finished, %d to run", name, study_db, _n_finished(study),
+             remaining)
+    for _ in tqdm(range(remaining), desc=f"tune {modality}"):
+        # One sampler per trial, seeded by the number of finished trials: resume-invariant.
+        sampler = optuna.samplers.TPESampler(seed=seed + _n_finished(study))
+        study = optuna.load_study(study_name=name, storage=storage, sampler=sampler,
+                                  pruner=pruner)
+        study.optimize(objective, n_trials=1)
+    _write_best(study, out_best, modality, cfg, seed, str(device))
+
+
+def _write_best(study: optuna.Study, out_best: str | os.PathLike[str], modality: str,
+                cfg: Mapping[str, Any], seed: int, device: str) -> None:
+    states = [t.state for t in study.get_trials(deepcopy=False)]
+    if TrialState.COMPLETE not in states:
+        raise ValueError(f"study {study.study_name}: no COMPLETE trial to take best params from "
+                         f"(states: {[s.name for s in states]})")
+    best = study.best_trial
+    write_json({
+        "params": best.params, "value": best.value, "metric": OBJECTIVE,
+        "direction": "minimize", "best_trial": best.number,
+        "n_trials": states.count(TrialState.COMPLETE) + states.count(TrialState.PRUNED),
+        "n_complete": states.count(TrialState.COMPLETE),
+        "n_pruned": states.count(TrialState.PRUNED), "n_failed": states.count(TrialState.FAIL),
+        "study_name": study.study_name, "seed": seed, "modality": modality,
+        "search_space": cfg["search_space"], "tuning_epochs": cfg["tuning_epochs"],
+        "device": device, "versions": package_versions(),
+    }, out_best)

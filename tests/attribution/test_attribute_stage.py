@@ -1,0 +1,120 @@
+"""The attribute stage entry: output format, provenance and the error cases."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cinexai.attribution.run import attribute
+from cinexai.io import (file_sha256, read_metadata, read_signals, read_table, write_signals,
+                        write_table)
+
+CFG = {"output": "probability", "one_pass": True, "batch_size": 64, "device": "cpu"}
+IG = {"method": "integrated_gradients", "n_steps": 6, "nt_samples": 3}
+
+
+def _out(tmp_path: Path, source: str, name: str) -> Path:
+    return tmp_path / "attributions" / f"source={source}" / f"method={name}" / "part-0.parquet"
+
+
+def _run(paths: dict, out: Path, source: str = "ecg12", name: str = "ig_small",
+         method_cfg: dict | None = None, cfg: dict | None = None, model: str = "model12") -> None:
+    signals = paths["windows"] if source == "ecg12" else paths["cineecg"]
+    attribute(signals, paths["records"], paths[model], out, source, name,
+              IG if method_cfg is None else method_cfg, CFG if cfg is None else cfg, seed=3)
+
+
+def test_attribute_writes_long_format_with_provenance(dataset: dict, tmp_path: Path) -> None:
+    out = _out(tmp_path, "ecg12", "ig_small")
+    _run(dataset, out)
+    df = read_table(out)
+    assert list(df.columns) == ["case_id", "channel", "t", "time_ms", "phi"]
+    assert df["case_id"].dtype == np.int64 and df["t"].dtype == np.int16
+    assert df["phi"].dtype == np.float32 and df["time_ms"].dtype == np.float32
+    assert sorted(df["case_id"].unique()) == [100, 101, 102, 103]   # evaluation & included only
+    assert len(df) == 4 * 12 * 40 and df["phi"].abs().max() > 0
+    assert df.loc[df.t == 10, "time_ms"].iloc[0] == pytest.approx(20.0)
+    meta = read_metadata(out)
+    assert meta["source"] == "ecg12" and meta["method"] == "ig_small"
+    assert meta["registered_method"] == "integrated_gradients" and meta["params"]["n_steps"] == 6
+    assert meta["baseline"] == "zero" and meta["output"] == "probability"
+    assert meta["one_pass"] is True and meta["seed"] == 3 and meta["model"] == "trained"
+    assert meta["model_sha256"] == file_sha256(dataset["model12"])
+    assert "torch" in meta["versions"] and "captum" in meta["versions"]
+    hive = read_table(tmp_path / "attributions")
+    assert set(hive["source"].astype(str)) == {"ecg12"}
+
+
+def test_one_and_two_pass_runs_agree_and_randomized_model_differs(dataset: dict,
+                                                                   tmp_path: Path) -> None:
+    one, two, rnd = (_out(tmp_path, "cineecg", n) for n in ("one", "two", "rnd"))
+    _run(dataset, one, "cineecg", "one", model="model3")
+    _run(dataset, two, "cineecg", "two", model="model3", cfg={**CFG, "one_pass": False})
+    _run(dataset, rnd, "cineecg", "rnd", model="model3", method_cfg={**IG, "model": "randomized"})
+    a, b, c = (read_table(p)["phi"].to_numpy() for p in (one, two, rnd))
+    np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6 * np.abs(a).max())
+    assert not np.allclose(a, c)
+    assert read_metadata(two)["one_pass"] is False
+    assert read_metadata(rnd)["model"] == "randomized"
+    assert set(read_table(one)["channel"]) == {"x", "y", "z"}
+
+
+def test_random_control_through_the_stage(dataset: dict, tmp_path: Path) -> None:
+    first, second = _out(tmp_path, "ecg12", "random"), tmp_path / "again.parquet"
+    _run(dataset, first, name="random", method_cfg={})
+    _run(dataset, second, name="random", method_cfg={})
+    pd.testing.assert_frame_equal(read_table(first), read_table(second))
+    assert read_metadata(first)["registered_method"] == "random"
+
+
+def test_model_source_mismatch_names_model_and_channels(dataset: dict, tmp_path: Path) -> None:
+    out = _out(tmp_path, "ecg12", "ig_small")
+    with pytest.raises(ValueError, match=r"model .*m3.*model\.pt expects 3 input channels.*has 12"):
+        _run(dataset, out, model="model3")
+    assert not out.exists()
+
+
+def test_source_channel_mismatch(dataset: dict, tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match=r"source 'cineecg' expects channels \['x', 'y', 'z'\]"):
+        attribute(dataset["windows"], dataset["records"], dataset["model3"],
+                  tmp_path / "o.parquet", "cineecg", "ig", IG, CFG, seed=0)
+    with pytest.raises(ValueError, match="mapped"):
+        attribute(dataset["windows"], dataset["records"], dataset["model12"],
+                  tmp_path / "o.parquet", "mapped", "ig", IG, CFG, seed=0)
+    assert not (tmp_path / "o.parquet").exists()
+
+
+def test_missing_case_names_the_case(dataset: dict, tmp_path: Path) -> None:
+    sig = read_signals(dataset["windows"])
+    keep = sig.ids != 102
+    write_signals(dataset["windows"], sig.ids[keep], sig.X[keep], sig.channels, sig.fs)
+    out = _out(tmp_path, "ecg12", "ig_small")
+    with pytest.raises(KeyError, match="evaluation case missing.*102"):
+        _run(dataset, out)
+    assert not out.exists() and not out.parent.exists()
+
+
+def test_nan_window_names_the_case(dataset: dict, tmp_path: Path) -> None:
+    sig = read_signals(dataset["windows"])
+    X = sig.X.copy()
+    X[list(sig.ids).index(101), 7, 5] = np.nan
+    write_signals(dataset["windows"], sig.ids, X, sig.channels, sig.fs)
+    out = _out(tmp_path, "ecg12", "ig_small")
+    with pytest.raises(ValueError, match="evaluation case 101 has NaN/inf in channel V2"):
+        _run(dataset, out)
+    assert not out.exists()
+
+
+def test_unknown_output_and_empty_evaluation(dataset: dict, tmp_path: Path) -> None:
+    out = _out(tmp_path, "ecg12", "ig_small")
+    with pytest.raises(ValueError, match="attribution.output"):
+        _run(dataset, out, cfg={**CFG, "output": "log"})
+    records = read_table(dataset["records"])
+    records["split"] = records["split"].replace("evaluation", "test")
+    write_table(records, dataset["records"])
+    with pytest.raises(ValueError, match="no included records with split == 'evaluation'"):
+        _run(dataset, out)
+    assert not out.exists()

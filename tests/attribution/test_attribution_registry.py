@@ -1,0 +1,62 @@
+"""Registry, module lookup and resolution of named config instances."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+
+import pytest
+
+from cinexai.attribution import registry
+
+METHODS = {"integrated_gradients", "gradient_shap", "kernel_shap", "lime", "random"}
+
+
+def test_all_methods_registered_and_modules_define_them() -> None:
+    assert METHODS <= set(registry.available())
+    for name in METHODS:
+        module = importlib.import_module(registry.module_of(name))
+        assert inspect.getsource(registry.get(name).fn) in inspect.getsource(module)
+    assert registry.module_of("lime") == "cinexai.attribution.lime_method"
+    assert registry.module_of("random") != registry.module_of("lime")
+
+
+def test_resolve_defaults_to_instance_name_and_merges_defaults() -> None:
+    name, params = registry.resolve("integrated_gradients", {"n_steps": 7})
+    assert name == "integrated_gradients"
+    assert params["n_steps"] == 7 and params["nt_samples"] == 40 and params["baseline"] == "zero"
+
+
+def test_resolve_named_instance_with_method_and_model_keys() -> None:
+    cfg = {"method": "integrated_gradients", "model": "randomized", "baseline": "reference_mean"}
+    name, params = registry.resolve("ig_control", cfg)
+    assert name == "integrated_gradients"
+    assert params["baseline"] == "reference_mean"
+    assert "method" not in params and "model" not in params
+    assert registry.model_variant(cfg) == "randomized"
+    assert registry.model_variant({}) == "trained"
+
+
+def test_resolve_errors_name_the_instance() -> None:
+    with pytest.raises(KeyError, match="methods.foo.*unknown attribution method 'foo'"):
+        registry.resolve("foo", {})
+    with pytest.raises(ValueError, match=r"methods.lime2: unknown parameter\(s\) \['n_steps'\]"):
+        registry.resolve("lime2", {"method": "lime", "n_steps": 3})
+    with pytest.raises(ValueError, match="methods.kernel_shap.model"):
+        registry.resolve("kernel_shap", {"model": "shuffled"})
+
+
+def test_every_default_config_instance_resolves(default_config: dict) -> None:
+    for instance, cfg in default_config["methods"].items():
+        name, params = registry.resolve(instance, cfg)
+        assert name in registry.available()
+        assert set(params) == set(registry.get(name).defaults)
+
+
+def test_register_twice_from_another_module_is_an_error() -> None:
+    def attribute(forward, x, ctx, target):  # noqa: ANN001, ANN202 - a stand-in method
+        return x
+
+    with pytest.raises(ValueError, match="registered twice"):
+        registry.register("lime")(attribute)
+    assert registry.module_of("lime") == "cinexai.attribution.lime_method"

@@ -1,0 +1,136 @@
+"""Small fixture data for the figure tests: an LAFB-like beat, its attributions, masks and scores."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cinexai.cineecg.constants import FORWARD_DOWER
+from cinexai.cineecg.geometry import BiventricularModel
+from cinexai.io import write_signals, write_table
+from cinexai.leads import CINE_CHANNELS, LEADS, twelve_from_eight
+
+FS, T = 500.0, 200
+CASE = 18315
+
+
+def _bump(t_ms: np.ndarray, centre: float, width: float) -> np.ndarray:
+    return np.exp(-0.5 * ((t_ms - centre) / width) ** 2)
+
+
+def make_vcg() -> np.ndarray:
+    """(3, T) Frank-axis dipole: septal, left-superior main force (LAFB-like), terminal, T wave."""
+    t_ms = np.arange(T) * 1000 / FS
+    vcg = np.zeros((3, T))
+    vcg += np.array([[0.3], [0.4], [-0.3]]) * _bump(t_ms, 15, 7)
+    vcg += np.array([[1.2], [-1.0], [0.4]]) * _bump(t_ms, 50, 14)
+    vcg += np.array([[-0.2], [-0.3], [0.3]]) * _bump(t_ms, 85, 10)
+    vcg += np.array([[0.3], [0.15], [-0.15]]) * _bump(t_ms, 300, 45)
+    return vcg
+
+
+def make_window() -> np.ndarray:
+    """(12, T) mV from the fixture dipole through the forward Dower matrix."""
+    return twelve_from_eight(FORWARD_DOWER @ make_vcg()).astype(np.float32)
+
+
+def make_trajectory() -> np.ndarray:
+    """(3, T) mm: the dipole integrated from the model's septum point (QRS path ~60 mm, ST-T ~30 mm).
+
+    A stand-in for the CineECG build stage, good enough to look at: speed follows |D|.
+    """
+    model = BiventricularModel()
+    d = make_vcg() * np.array([[1.0], [1.0], [-1.0]])  # Frank Z posterior -> model z, roughly
+    qrs = np.arange(T) < 60
+    speed = np.linalg.norm(d, axis=0)
+    gain = np.where(qrs, 60 / speed[qrs].sum(), 30 / speed[~qrs].sum())
+    p = [model.p0]
+    for k in range(T - 1):
+        p.append(model.project(p[-1] + gain[k] * d[:, k]))
+    return np.asarray(p, dtype=np.float32).T
+
+
+def make_phi(window: np.ndarray, seed: int = 0) -> np.ndarray:
+    """Signed attributions concentrated on 30-100 ms, noisy elsewhere."""
+    rng = np.random.default_rng(seed)
+    t_ms = np.arange(window.shape[-1]) * 1000 / FS
+    focus = _bump(t_ms, 65, 20)
+    return (window * focus * 0.5 + 0.02 * rng.standard_normal(window.shape)).astype(np.float32)
+
+
+def make_mask() -> dict[str, np.ndarray]:
+    t_ms = np.arange(T) * 1000 / FS
+    seg = (t_ms >= 30) & (t_ms < 100)
+    return {lead: seg.copy() for lead in ("I", "II", "III", "aVL", "aVF", "V5", "V6")}
+
+
+@pytest.fixture(scope="session")
+def meshes() -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    model = BiventricularModel()
+    return {part: model.surface_mesh(part, resolution=16) for part in ("lv", "rv")}
+
+
+@pytest.fixture
+def results(tmp_path: Path) -> dict[str, Path]:
+    """A miniature results tree in the architecture's layout for two cases (one normal)."""
+    cases = [CASE, 7]
+    window = make_window()
+    X = np.stack([window, -0.6 * window])
+    traj = np.stack([make_trajectory(), 0.8 * make_trajectory()])
+    paths = {"windows": tmp_path / "data/windows.parquet", "cineecg": tmp_path / "data/cineecg.parquet",
+             "masks": tmp_path / "data/masks.parquet", "attributions": tmp_path / "attributions",
+             "scores": tmp_path / "scores", "pred12": tmp_path / "models/ecg12/predictions.parquet",
+             "predcine": tmp_path / "models/cineecg/predictions.parquet"}
+    write_signals(paths["windows"], cases, X, LEADS, FS)
+    write_signals(paths["cineecg"], cases, traj, CINE_CHANNELS, FS)
+    t = np.arange(T, dtype=np.int16)
+    mask_rows, attr = [], {"ecg12": [], "cineecg": [], "mapped": []}
+    for k, (case, diagnosis) in enumerate(zip(cases, ("abnormal", "normal"))):
+        for lead, m in make_mask().items():
+            mask_rows.append(pd.DataFrame({"case_id": case, "modality": "ecg12", "channel": lead,
+                                           "t": t, "mask": m, "diagnosis": diagnosis}))
+        for ch in CINE_CHANNELS:
+            mask_rows.append(pd.DataFrame({"case_id": case, "modality": "cineecg", "channel": ch,
+                                           "t": t, "mask": make_mask()["I"], "diagnosis": diagnosis}))
+        phi12 = make_phi(X[k], seed=k)
+        phicine = make_phi(traj[k] / 20, seed=10 + k)
+        summed = phi12.sum(0)
+        mapped = np.repeat((summed / np.abs(summed).max())[None], 3, 0)
+        for source, phi, chans in (("ecg12", phi12, LEADS), ("cineecg", phicine, CINE_CHANNELS),
+                                   ("mapped", mapped, CINE_CHANNELS)):
+            for c, ch in enumerate(chans):
+                attr[source].append(pd.DataFrame({"case_id": np.int64(case), "channel": ch, "t": t,
+                                                  "time_ms": (t * 2).astype(np.float32),
+                                                  "phi": phi[c].astype(np.float32)}))
+    write_table(pd.concat(mask_rows, ignore_index=True), paths["masks"])
+    method = "integrated_gradients_normal_ref"
+    for source, frames in attr.items():
+        write_table(pd.concat(frames, ignore_index=True),
+                    paths["attributions"] / f"source={source}/method={method}/part-0.parquet",
+                    {"source": source, "method": method})
+    for name, probs in (("pred12", (0.99, 0.2)), ("predcine", (0.8, 0.6))):
+        write_table(pd.DataFrame({"id": np.array(cases, dtype=np.int64), "split": "evaluation",
+                                  "label": np.array([1, 0], dtype=np.int8),
+                                  "prob_abnormal": np.array(probs, dtype=np.float32),
+                                  "pred": np.array([p >= 0.5 for p in probs], dtype=np.int8)}),
+                    paths[name])
+    rng = np.random.default_rng(3)
+    for source, target in (("ecg12", "ecg12"), ("cineecg", "cineecg"), ("mapped", "cineecg")):
+        for m in (method, "random"):
+            for pp in ("positive", "absolute", "scaled"):
+                d = paths["scores"] / f"source={source}/method={m}/postprocessing={pp}"
+                dice = rng.uniform(0.2, 0.8, len(cases))
+                write_table(pd.DataFrame({
+                    "case_id": np.array(cases, dtype=np.int64), "source": source, "method": m,
+                    "postprocessing": pp, "target": target, "diagnosis": ["abnormal", "normal"],
+                    "pred": [1, 0], "agreement": True, "threshold": 0.35, "dice": dice,
+                    "iou": dice / (2 - dice), "spearman": 0.2, "mask_share": 0.2,
+                    "floor_dice": 0.33}), d / "part-0.parquet")
+                thr = np.round(np.arange(0, 1.001, 0.01), 2)
+                write_table(pd.DataFrame({"threshold": thr,
+                                          "mean_dice": 0.33 + 0.3 * np.exp(-((thr - 0.4) / 0.2) ** 2)
+                                          * rng.uniform(0.5, 1)}), d / "sweep.parquet")
+    return paths

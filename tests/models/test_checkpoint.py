@@ -1,0 +1,105 @@
+"""Checkpoint round trip, rejection of bad files, randomisation control, device selection."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from cinexai.leads import CINE_CHANNELS, LEADS
+from cinexai.models.checkpoint import (load_model, randomized_copy, resolve_device,
+                                       save_model)
+from cinexai.models.resnet import ResNet1d
+
+
+def _trained_like(in_channels: int = 3, **arch) -> ResNet1d:
+    """A model whose weights and batch-norm statistics differ from a fresh one."""
+    torch.manual_seed(1)
+    model = ResNet1d(in_channels, mean=[0.1 * c for c in range(in_channels)],
+                     std=[1.0 + c for c in range(in_channels)], **arch)
+    model.train()
+    model(torch.randn(16, in_channels, 200) * 3 + 1)  # moves BN running statistics
+    with torch.no_grad():
+        model.fc.weight.add_(0.5)
+    return model.eval()
+
+
+def test_round_trip_gives_identical_outputs(tmp_path: Path) -> None:
+    model = _trained_like(3, depth=3, width=8, kernel_size=5)
+    path = tmp_path / "model.pt"
+    save_model(model, path, model.arch, "cineecg", list(CINE_CHANNELS))
+    loaded = load_model(path, expected_channels=3)
+    assert not loaded.training and loaded.arch == model.arch
+    x = torch.randn(4, 3, 200)
+    assert torch.equal(loaded(x), model(x))
+    payload = torch.load(path, weights_only=True)
+    assert payload["modality"] == "cineecg" and payload["channels"] == list(CINE_CHANNELS)
+
+
+def test_wrong_channel_count_is_rejected_with_both_counts(tmp_path: Path) -> None:
+    model = _trained_like(3)
+    path = tmp_path / "cine.pt"
+    save_model(model, path, model.arch, "cineecg", list(CINE_CHANNELS))
+    with pytest.raises(ValueError, match=r"cine\.pt.*expected .*12 input channels, found 3"):
+        load_model(path, expected_channels=12)
+
+
+def test_state_that_does_not_match_arch_is_rejected(tmp_path: Path) -> None:
+    small = ResNet1d(12, depth=1)
+    path = tmp_path / "mismatch.pt"
+    torch.save({"state_dict": small.state_dict(), "arch": ResNet1d(12, depth=2).arch,
+                "modality": "ecg12", "channels": list(LEADS)}, path)
+    with pytest.raises(ValueError, match=r"mismatch\.pt.*does not match its arch"):
+        load_model(path)
+
+
+@pytest.mark.parametrize("kind", ["text", "foreign_dict", "pickled_module"])
+def test_not_a_checkpoint_is_rejected(tmp_path: Path, kind: str) -> None:
+    path = tmp_path / f"{kind}.pt"
+    if kind == "text":
+        path.write_text("definitely not a model\n")
+    elif kind == "foreign_dict":
+        torch.save({"weights": torch.zeros(3)}, path)
+    else:  # a whole pickled module: refused by weights_only=True
+        torch.save(ResNet1d(3), path)
+    with pytest.raises(ValueError, match=rf"{kind}\.pt is not a cinexai model checkpoint"):
+        load_model(path)
+
+
+def test_save_rejects_inconsistent_metadata(tmp_path: Path) -> None:
+    model = ResNet1d(3)
+    with pytest.raises(ValueError, match="does not describe the model"):
+        save_model(model, tmp_path / "a.pt", {**model.arch, "depth": 3}, "cineecg",
+                   list(CINE_CHANNELS))
+    with pytest.raises(ValueError, match="2 channel names"):
+        save_model(model, tmp_path / "b.pt", model.arch, "cineecg", ["x", "y"])
+    with pytest.raises(ValueError, match="unknown modality"):
+        save_model(model, tmp_path / "c.pt", model.arch, "vcg", list(CINE_CHANNELS))
+    assert not list(tmp_path.iterdir())
+
+
+def test_randomized_copy_reinitialises_weights_only() -> None:
+    model = _trained_like(3)
+    rng_before = torch.get_rng_state()
+    a, b, c = randomized_copy(model, 7), randomized_copy(model, 7), randomized_copy(model, 8)
+    assert torch.equal(torch.get_rng_state(), rng_before)
+    assert a.arch == model.arch and not a.training
+    assert torch.equal(a.mean, model.mean) and torch.equal(a.std, model.std)
+    assert torch.equal(a.fc.weight, b.fc.weight)
+    assert not torch.equal(a.fc.weight, c.fc.weight)
+    assert not torch.equal(a.fc.weight, model.fc.weight)
+    assert torch.equal(a.stem[1].running_var, torch.ones_like(a.stem[1].running_var))
+    x = torch.randn(2, 3, 200)
+    assert not torch.allclose(a(x), model(x))
+
+
+def test_resolve_device() -> None:
+    assert resolve_device("cpu") == torch.device("cpu")
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert resolve_device("auto").type == expected
+    if torch.cuda.is_available():
+        assert resolve_device("cuda").type == "cuda"
+    else:
+        with pytest.raises(ValueError, match="CUDA is not available"):
+            resolve_device("cuda")
