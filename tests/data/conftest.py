@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 import wfdb
 
+from cinexai.data import synthetic
 from cinexai.leads import LEADS, twelve_from_eight
 
 FS = 500
@@ -84,21 +85,12 @@ def write_wfdb(path: Path, x: np.ndarray, fs: float = FS, sig_name: list[str] | 
 
 
 def write_wfdb_fast(path: Path, x: np.ndarray, fs: float = FS) -> None:
-    """The same record as :func:`write_wfdb` (format 16, gain 1000, 12 leads), written directly.
+    """The same record as :func:`write_wfdb`, written by the generator's direct writer.
 
-    ``wfdb.wrsamp`` spends ~0.3-0.7 s per record validating header fields through pandas; this
-    writes the identical .hea/.dat in ~1 ms so fixtures and benchmarks stay fast.  The fixture
-    writes one record both ways and a test checks they read back identically.
+    ``wfdb.wrsamp`` spends ~0.3-0.7 s per record validating header fields; the generator's
+    writer produces the identical .hea/.dat in ~1 ms (a test checks they read back the same).
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    d = np.round(np.nan_to_num(x, nan=-32.768) * 1000.0)
-    d = np.clip(d, -32768, 32767).astype("<i2")
-    d.T.tofile(path.with_suffix(".dat"))
-    lines = [f"{path.name} {x.shape[0]} {fs:g} {x.shape[1]}"]
-    for k, name in enumerate(LEADS):
-        checksum = int(d[k].astype(np.int64).sum()) % 65536
-        lines.append(f"{path.name}.dat 16 1000.0(0)/mV 16 0 {int(d[k, 0])} {checksum} 0 {name}")
-    path.with_suffix(".hea").write_text("\n".join(lines) + "\n")
+    synthetic.write_wfdb(path, x, fs)
 
 
 def database_row(ecg_id: int, patient_id: int, scp_codes: dict[str, float]) -> dict:

@@ -314,7 +314,7 @@ def decimate(x: np.ndarray, factor: int = FS_HR // FS_LR) -> np.ndarray:
 # ----------------------------------------------------------------------------------------------
 # WFDB output
 
-def write_wfdb(base: Path, x_mv: np.ndarray, fs: int) -> None:
+def write_wfdb(base: Path, x_mv: np.ndarray, fs: float) -> None:
     """Write ``x_mv`` (12, T) as WFDB record ``base`` (.hea + .dat, fmt 16, gain 1000/mV).
 
     Byte-identical to ``wfdb.wrsamp(name, fs, ['mV']*12, LEADS, p_signal=x.T, fmt=['16']*12,
@@ -325,7 +325,7 @@ def write_wfdb(base: Path, x_mv: np.ndarray, fs: int) -> None:
     d = np.where(np.isnan(x_mv), -32768, d).astype(np.int64)
     base.with_suffix(".dat").write_bytes(d.T.astype("<i2").tobytes())
     name = base.name
-    lines = [f"{name} {len(LEADS)} {fs} {d.shape[1]}"]
+    lines = [f"{name} {len(LEADS)} {fs:g} {d.shape[1]}"]
     for lead, row in zip(LEADS, d):
         lines.append(f"{name}.dat 16 {ADC_GAIN}(0)/mV 16 0 {int(row[0])} "
                      f"{int(row.sum() % 65536)} 0 {lead}")
