@@ -1,7 +1,12 @@
 """cinexai: the cross-modal ECG explainability grid.
 
-method x post-processing x source -> Parquet jobs -> optimised subsets -> bootstrap tables.
-Each stage lives in workflow/rules/<stage>.smk; all logic lives in src/cinexai/.
+    generate_synthetic -> ingest -> cineecg -> tune/train [modality: ecg12, cineecg]
+    -> attribute [source: ecg12, cineecg] x [method instance]  -> map_to_cineecg [source: mapped]
+    -> score [source x method x post-processing] (+ oracle control from the expert masks)
+    -> tables 1-5 + controls (optimisation pool, BCa bootstrap) -> figures, report
+
+Each stage is one file in workflow/rules/; final_targets() in common.smk expands the grid from
+config.yaml; all logic lives in the cinexai package (src/cinexai/).
 """
 
 from snakemake.utils import min_version, validate
@@ -26,19 +31,6 @@ include: "workflow/rules/models.smk"
 include: "workflow/rules/attribution.smk"
 include: "workflow/rules/evaluation.smk"
 include: "workflow/rules/figures.smk"
-
-
-def final_targets():
-    """The whole grid: models, then method x post-processing x source scores, tables and figures."""
-    targets = expand(f"{RES}/models/{{modality}}/metrics.json", modality=MODALITIES)
-    if not HAS_ANNOTATIONS:  # real PTB-XL without expert annotations: models only
-        return targets
-    targets += expand(
-        f"{RES}/scores/source={{source}}/method={{method}}/postprocessing={{pp}}/part-0.parquet",
-        source=SCORED_SOURCES, method=SCORED_METHODS, pp=config["postprocessing"])
-    targets += [f"{RES}/tables/table{i}.md" for i in range(1, 6)] + [f"{RES}/tables/controls.md"]
-    targets += [f"{RES}/figures/summary/dice_by_config.png", f"{RES}/figures/cases/index.html"]
-    return targets
 
 
 rule all:

@@ -11,19 +11,41 @@ from torch import nn
 from cinexai.models.resnet import ResNet1d
 
 
-def test_strided_stem_and_replication_padding_only() -> None:
-    model = ResNet1d(12, depth=3, kernel_size=5)
+@pytest.mark.parametrize("stem", ["blur", "strided"])
+def test_strided_stem_and_replication_padding_only(stem: str) -> None:
+    model = ResNet1d(12, depth=3, kernel_size=5, stem=stem)
     convs = [m for m in model.modules() if isinstance(m, nn.Conv1d)]
     pads = [m for m in model.modules() if isinstance(m, nn.ReplicationPad1d)]
     assert len(convs) == 1 + 2 * 3 and len(pads) == len(convs)
     assert all(c.padding == (0,) for c in convs)
     stem_conv = next(m for m in model.stem.modules() if isinstance(m, nn.Conv1d))
-    assert stem_conv.stride == (2,)
+    assert stem_conv.stride == ((2,) if stem == "strided" else (1,))
     assert all(c.stride == (1,) for c in convs if c is not stem_conv)
     pooling = (nn.MaxPool1d, nn.AvgPool1d, nn.AdaptiveMaxPool1d)
     assert not any(isinstance(m, pooling) for m in model.modules())
     assert model.stem(torch.zeros(1, 12, 200)).shape[-1] == 100
     assert model.stem(torch.zeros(1, 12, 201)).shape[-1] == 101
+    assert model.arch["stem"] == stem
+
+
+def test_blur_stem_has_no_checkerboard_gradient() -> None:
+    """A smooth gradient at the stem output reaches even and odd input samples alike (a learned
+    stride-2 convolution alternates them)."""
+    torch.manual_seed(0)
+    ratios = {}
+    for stem in ("blur", "strided"):
+        model = ResNet1d(1, width=4, kernel_size=4, stem=stem).eval()
+        x = torch.randn(1, 1, 200, requires_grad=True)
+        model.stem(x)[..., 10:90].sum().backward()
+        g = x.grad[0, 0, 40:160].abs()
+        ratios[stem] = float(g[0::2].sum() / g[1::2].sum())
+    assert abs(math.log(ratios["blur"])) < 0.05
+    assert abs(math.log(ratios["strided"])) > abs(math.log(ratios["blur"]))
+
+
+def test_unknown_stem_rejected() -> None:
+    with pytest.raises(ValueError, match="stem"):
+        ResNet1d(12, stem="maxpool")
 
 
 @pytest.mark.parametrize("arch", [{}, {"depth": 4, "kernel_size": 3, "width": 16},

@@ -1,14 +1,3 @@
-from cinexai.attribution.registry import module_of, resolve
-
-ATTRIBUTION_CODE = ("cinexai.attribution.base", "cinexai.attribution.run")
-
-
-def method_code(wc):
-    """Hash of the modules one method instance runs: editing lime.py reruns only LIME's jobs."""
-    registered, _ = resolve(wc.method, config["methods"][wc.method])
-    return code(module_of(registered), *ATTRIBUTION_CODE)
-
-
 rule attribute:
     """One job per (source, method instance): Phi of Eq. 1 for every evaluation case."""
     input:

@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+from cinexai.attribution.registry import module_of, resolve
 from cinexai.config import check_config
 from cinexai.io import module_hash, read_table
 
@@ -55,3 +56,58 @@ def logfile(name):
 
 def benchfile(name):
     return f"{RES}/benchmarks/{name}.tsv"
+
+
+ATTRIBUTION_CODE = ("cinexai.attribution.base", "cinexai.attribution.run")
+
+
+def method_code(wc):
+    """Hash of the modules one method instance runs: editing lime_method.py reruns only LIME's jobs."""
+    registered, _ = resolve(wc.method, config["methods"][wc.method])
+    return code(module_of(registered), *ATTRIBUTION_CODE)
+
+
+def predictions_for(wc):
+    """Model predictions behind a source: mapped attributions come from the 12-lead model."""
+    modality = "ecg12" if wc.source in ("ecg12", "mapped") else wc.source
+    return f"{RES}/models/{modality}/predictions.parquet"
+
+
+def score_files(kind):
+    """Every (source, method, post-processing) configuration's score or sweep file."""
+    return expand(
+        f"{RES}/scores/source={{source}}/method={{method}}/postprocessing={{pp}}/{kind}.parquet",
+        source=SCORED_SOURCES, method=SCORED_METHODS, pp=config["postprocessing"])
+
+
+FIG = config["figures"]
+
+
+def case_figures(wildcards=None):
+    """One figure set per annotated case (known once the masks checkpoint has run) + featured ones."""
+    masks = checkpoints.masks.get().output[0]
+    cases = sorted(set(read_table(masks, columns=["case_id"])["case_id"].astype(int))
+                   | set(FIG["featured_cases"]))
+    return expand(f"{RES}/figures/cases/{{case}}/{{name}}", case=cases,
+                  name=["ecg12.png", "cineecg.png", "cineecg.html"])
+
+
+def figure_attributions(wc):
+    return expand(f"{RES}/attributions/source={{source}}/method={FIG['method']}/part-0.parquet",
+                  source=SCORED_SOURCES)
+
+
+def figure_scores(wc):
+    return expand(f"{RES}/scores/source={{source}}/method={FIG['method']}/"
+                  f"postprocessing={FIG['postprocessing']}/part-0.parquet", source=SCORED_SOURCES)
+
+
+def final_targets():
+    """The whole grid: models, then method x post-processing x source scores, tables and figures."""
+    targets = expand(f"{RES}/models/{{modality}}/metrics.json", modality=MODALITIES)
+    if not HAS_ANNOTATIONS:  # real PTB-XL without expert annotations: models only
+        return targets
+    targets += score_files("part-0")
+    targets += [f"{RES}/tables/table{i}.md" for i in range(1, 6)] + [f"{RES}/tables/controls.md"]
+    targets += [f"{RES}/figures/summary/dice_by_config.png", f"{RES}/figures/cases/index.html"]
+    return targets

@@ -1,9 +1,3 @@
-def predictions_for(wc):
-    """Model predictions behind a source: mapped attributions come from the 12-lead model."""
-    modality = "ecg12" if wc.source in ("ecg12", "mapped") else wc.source
-    return f"{RES}/models/{modality}/predictions.parquet"
-
-
 checkpoint masks:
     """Validated expert annotations -> binary masks (per named lead; whole trajectory for CineECG)."""
     input:
@@ -65,12 +59,6 @@ rule score:
         benchfile("score/{source}/{method}/{pp}")
     script:
         "../scripts/score.py"
-
-
-def score_files(kind):
-    return expand(
-        f"{RES}/scores/source={{source}}/method={{method}}/postprocessing={{pp}}/{kind}.parquet",
-        source=SCORED_SOURCES, method=SCORED_METHODS, pp=config["postprocessing"])
 
 
 rule tables:

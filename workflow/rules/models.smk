@@ -19,9 +19,9 @@ rule tune:
     conda:
         "../../envs/models.yaml"
     log:
-        logfile("tune_{modality}"),
+        logfile("tune/{modality}"),
     benchmark:
-        benchfile("tune_{modality}")
+        benchfile("tune/{modality}")
     script:
         "../scripts/tune.py"
 
@@ -46,8 +46,8 @@ rule train:
     conda:
         "../../envs/models.yaml"
     log:
-        logfile("train_{modality}"),
+        logfile("train/{modality}"),
     benchmark:
-        benchfile("train_{modality}")
+        benchfile("train/{modality}")
     script:
         "../scripts/train.py"

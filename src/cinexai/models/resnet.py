@@ -5,6 +5,13 @@ Design choices follow section 3.2 of the paper and serve gradient-based attribut
 * input normalisation lives inside the model (registered buffers), so attributions are taken with
   respect to raw inputs in their physical units (mV for ECG, mm for CineECG);
 * the stem downsamples with a strided convolution, never with pooling (no shattered gradients);
+  by default (``stem="blur"``) that strided convolution is a fixed binomial [1, 2, 1] / 4 filter
+  applied after a stride-1 learned convolution (anti-aliased downsampling, Zhang 2019).  The
+  gradient of a learned stride-2 convolution is a stride-2 transposed convolution, which gives
+  every other input sample a different subset of the kernel taps: a checkerboard (Odena et al.
+  2016) that made attribution maps alternate sample by sample, as rough as white noise.  The
+  binomial filter feeds even and odd samples the same total weight, so smooth upstream gradients
+  stay smooth.  ``stem="strided"`` keeps the learned stride-2 convolution (paper Fig. 2);
 * every convolution pads by replication (``nn.ReplicationPad1d`` + ``Conv1d(padding=0)``), which
   avoids the artificial zero edges that produce spurious importance at the window borders;
 * global average pooling makes the head agnostic to the input length;
@@ -21,6 +28,10 @@ from typing import Any
 
 import torch
 from torch import nn
+from torch.nn import functional as F
+
+#: Stem variants: anti-aliased (stride-1 conv, then a fixed binomial stride-2 filter) or strided.
+STEMS = ("blur", "strided")
 
 
 def _replicated_conv(in_channels: int, out_channels: int, kernel_size: int,
@@ -31,6 +42,20 @@ def _replicated_conv(in_channels: int, out_channels: int, kernel_size: int,
         nn.ReplicationPad1d((left, right)),
         nn.Conv1d(in_channels, out_channels, kernel_size, stride=stride, padding=0, bias=False),
     )
+
+
+class BlurDownsample(nn.Module):
+    """Fixed depthwise [1, 2, 1] / 4 filter with stride 2 and replication padding: length
+    ceil(T / 2), even and odd input samples receive the same total gradient weight."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        kernel = torch.tensor([1.0, 2.0, 1.0]) / 4.0
+        self.register_buffer("kernel", kernel.repeat(channels, 1, 1), persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.pad(x, (1, 1 + x.shape[-1] % 2), mode="replicate")
+        return F.conv1d(x, self.kernel, stride=2, groups=x.shape[1])
 
 
 class ResidualBlock(nn.Module):
@@ -49,7 +74,7 @@ class ResidualBlock(nn.Module):
 
 
 class ResNet1d(nn.Module):
-    """Normalisation -> strided stem -> ``depth`` residual blocks -> GAP -> dropout -> linear.
+    """Normalisation -> downsampling stem -> ``depth`` residual blocks -> GAP -> dropout -> linear.
 
     ``mean``/``std`` are the per-channel statistics of the training split (defaults 0 and 1);
     ``n_samples`` is recorded in :attr:`arch` for provenance only, the network accepts any length
@@ -58,19 +83,23 @@ class ResNet1d(nn.Module):
 
     def __init__(self, in_channels: int, n_samples: int = 200, depth: int = 2, width: int = 32,
                  kernel_size: int = 7, dropout: float = 0.2, n_classes: int = 2,
-                 mean: Sequence[float] | None = None, std: Sequence[float] | None = None) -> None:
+                 mean: Sequence[float] | None = None, std: Sequence[float] | None = None,
+                 stem: str = "blur") -> None:
         super().__init__()
         _check_arch(in_channels, n_samples, depth, width, kernel_size, dropout, n_classes)
+        if stem not in STEMS:
+            raise ValueError(f"stem must be one of {STEMS}, got {stem!r}")
         self._arch = {"in_channels": int(in_channels), "n_samples": int(n_samples),
                       "depth": int(depth), "width": int(width), "kernel_size": int(kernel_size),
-                      "dropout": float(dropout), "n_classes": int(n_classes)}
+                      "dropout": float(dropout), "n_classes": int(n_classes), "stem": stem}
         self.register_buffer("mean", _channel_buffer(mean, in_channels, 0.0, "mean"))
         self.register_buffer("std", _channel_buffer(std, in_channels, 1.0, "std"))
         if not bool((self.std > 0).all()):
             raise ValueError(f"std must be positive for every channel, got {self.std.flatten()}")
+        blur = stem == "blur"
         self.stem = nn.Sequential(
-            _replicated_conv(in_channels, width, kernel_size, stride=2),
-            nn.BatchNorm1d(width), nn.ReLU(),
+            _replicated_conv(in_channels, width, kernel_size, stride=1 if blur else 2),
+            nn.BatchNorm1d(width), nn.ReLU(), BlurDownsample(width) if blur else nn.Identity(),
         )
         self.blocks = nn.Sequential(*[ResidualBlock(width, kernel_size) for _ in range(depth)])
         self.pool = nn.AdaptiveAvgPool1d(1)
