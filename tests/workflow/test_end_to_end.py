@@ -108,7 +108,8 @@ def test_changing_one_method_parameter_reruns_only_that_method(project):
     cfg = _tiny(project)
     lime = dict(cfg["methods"]["lime"], num_samples=cfg["methods"]["lime"]["num_samples"] + 1)
     override = project / "override.yaml"
-    override.write_text(yaml.safe_dump({**cfg, "methods": {**cfg["methods"], "lime": lime}}))
+    override.write_text(yaml.safe_dump({**cfg, "methods": {**cfg["methods"], "lime": lime}},
+                                       sort_keys=False))  # key order is part of params
     proc = snakemake(project, "-n", "--configfile", str(override))
     _lime_only(planned_jobs(proc.stdout + proc.stderr))
 

@@ -18,6 +18,9 @@ SCORED_SOURCES = SOURCES + (["mapped"] if config["attribution"]["mapped"] else [
 SCORED_METHODS = METHODS + (["oracle"] if "oracle" in config["evaluation"]["controls"] else [])
 HAS_ANNOTATIONS = config["dataset"] == "synthetic" or config.get("annotations") is not None
 
+#: The paper's tables 1-5 and our controls table, each as .csv and .md.
+TABLES = [f"table{i}" for i in range(1, 6)] + ["controls"]
+
 #: Which signal file and model each source reads.
 SIGNALS = {"ecg12": f"{RES}/data/windows.parquet", "cineecg": f"{RES}/data/cineecg.parquet"}
 
@@ -108,6 +111,6 @@ def final_targets():
     if not HAS_ANNOTATIONS:  # real PTB-XL without expert annotations: models only
         return targets
     targets += score_files("part-0")
-    targets += [f"{RES}/tables/table{i}.md" for i in range(1, 6)] + [f"{RES}/tables/controls.md"]
+    targets += expand(f"{RES}/tables/{{name}}.md", name=TABLES)
     targets += [f"{RES}/figures/summary/dice_by_config.png", f"{RES}/figures/cases/index.html"]
     return targets

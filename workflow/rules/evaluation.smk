@@ -67,10 +67,9 @@ rule tables:
         scores=score_files("part-0"),
         sweeps=score_files("sweep"),
     output:
-        tables=report(
-            expand(f"{RES}/tables/{{name}}.{{ext}}",
-                   name=[f"table{i}" for i in range(1, 6)] + ["controls"], ext=["csv", "md"]),
-            category="Tables", caption="../report/tables.rst"),
+        **{name: report(f"{RES}/tables/{name}.md", category="Tables", caption=f"../report/{name}.rst")
+           for name in TABLES},
+        csv=expand(f"{RES}/tables/{{name}}.csv", name=TABLES),
         indices=f"{RES}/tables/bootstrap_indices.parquet",
         checks=f"{RES}/tables/checks.json",
     params:

@@ -11,7 +11,7 @@ rule ingest:
         cfg=config["data"],
         seed=SEED,
         code=code("cinexai.data.ptbxl", "cinexai.data.beats", "cinexai.data.ingest"),
-    threads: workflow.cores
+    threads: 8  # capped at --cores by Snakemake
     conda:
         "../../envs/data.yaml"
     log:

@@ -13,7 +13,7 @@ rule tune:
         cfg=config["models"],
         seed=SEED,
         code=code(*MODEL_CODE, "cinexai.models.tuning"),
-    threads: workflow.cores
+    threads: 8  # capped at --cores by Snakemake
     resources:
         gpu=1 if config["models"]["device"] == "cuda" else 0,
     conda:
@@ -40,7 +40,7 @@ rule train:
         cfg=config["models"],
         seed=SEED,
         code=code(*MODEL_CODE),
-    threads: workflow.cores
+    threads: 8  # capped at --cores by Snakemake
     resources:
         gpu=1 if config["models"]["device"] == "cuda" else 0,
     conda:
