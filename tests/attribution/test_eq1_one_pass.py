@@ -19,8 +19,6 @@ CASES = {
                                  "n_steps": 8, "nt_samples": 4},
     "gradient_shap": {"n_samples": 8},
     "kernel_shap": {},                                       # l1_reg="num_features(10)"
-    "kernel_shap_kmeans": {"method": "kernel_shap", "background": "reference_kmeans",
-                           "n_clusters": 3, "nsamples": 60},
     "lime": {"num_samples": 120},                            # num_features=10, selection auto
     "lime_all": {"method": "lime", "num_samples": 120, "num_features": "all"},
 }

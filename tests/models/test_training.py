@@ -16,7 +16,7 @@ from cinexai.models.training import early_stopping_split, train
 
 PARAMS = {"depth": 1, "width": 16, "kernel_size": 7, "dropout": 0.1, "lr": 3e-3,
           "batch_size": 16}
-CFG = {"device": "cpu", "max_epochs": 12, "patience": 4, "early_stopping_fraction": 0.15}
+CFG = {"device": "cpu", "max_epochs": 30, "patience": 8, "early_stopping_fraction": 0.15}
 
 
 def _run(signals: Path, records: Path, out: Path, modality: str = "ecg12",
