@@ -95,10 +95,10 @@ def write_wfdb_fast(path: Path, x: np.ndarray, fs: float = FS) -> None:
 
 def database_row(ecg_id: int, patient_id: int, scp_codes: dict[str, float]) -> dict:
     """One ptbxl_database.csv row in the PTB-XL 1.0.3 layout."""
-    stem = f"{(ecg_id // 1000) * 1000:05d}/{ecg_id:05d}"
+    filename_lr, filename_hr = synthetic.record_paths(ecg_id)
     return {"ecg_id": ecg_id, "patient_id": float(patient_id), "age": 60.0, "sex": 0,
             "scp_codes": repr(scp_codes), "strat_fold": ecg_id % 10 + 1,
-            "filename_lr": f"records100/{stem}_lr", "filename_hr": f"records500/{stem}_hr",
+            "filename_lr": filename_lr, "filename_hr": filename_hr,
             "validated_by_human": True, "baseline_drift": np.nan, "static_noise": np.nan,
             "burst_noise": np.nan, "electrodes_problems": np.nan, "extra_beats": np.nan,
             "pacemaker": np.nan}

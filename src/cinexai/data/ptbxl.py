@@ -20,10 +20,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow.parquet as pq
 from sklearn.model_selection import StratifiedGroupKFold
 
-from cinexai.io import read_table
+from cinexai.evaluation.annotations import read_annotations
 
 log = logging.getLogger(__name__)
 
@@ -103,14 +102,12 @@ def label_records(db: pd.DataFrame, statements: pd.DataFrame, norm_likelihood: f
 
 
 def read_case_ids(path: str | Path) -> list[int]:
-    """Unique case ids (sorted) of an annotation file, CSV or Parquet; only ``case_id`` is read."""
-    path = Path(path)
-    parquet = path.suffix.lower() in {".parquet", ".pq"}
-    columns = pq.read_schema(path).names if parquet else pd.read_csv(path, nrows=0).columns
-    if "case_id" not in columns:
+    """Unique case ids (sorted) of an annotation file, CSV or Parquet (the rows are validated later,
+    by the masks stage)."""
+    table = read_annotations(path)
+    if "case_id" not in table.columns:
         raise ValueError(f"{path}: no 'case_id' column")
-    column = (read_table(path, columns=["case_id"]) if parquet
-              else pd.read_csv(path, usecols=["case_id"]))["case_id"]
+    column = table["case_id"]
     numeric = pd.to_numeric(column, errors="coerce")
     bad = numeric.isna() | (numeric != numeric.round())
     if bad.any():
