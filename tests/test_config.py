@@ -41,3 +41,22 @@ def test_relations_rejected_with_key_name(default_config, mutate, key):
     mutate(default_config)
     with pytest.raises(ConfigError, match=key):
         check_config(default_config)
+
+
+@pytest.mark.parametrize(("mutate", "key"), [
+    (lambda c: c["models"]["augment"]["time_mask"].update(width_ms=[120, 40]),
+     "models.augment.time_mask.width_ms"),
+    (lambda c: c["models"]["augment"]["time_mask"].update(width_ms=[40, 900]),
+     "models.augment.time_mask.width_ms"),
+])
+def test_time_mask_widths_rejected_with_key_name(default_config, mutate, key):
+    mutate(default_config)
+    validate_schema(default_config)
+    with pytest.raises(ConfigError, match=key):
+        check_config(default_config)
+
+
+def test_time_mask_schema_rejects_bad_probability(default_config):
+    default_config["models"]["augment"]["time_mask"]["probability"] = 1.5
+    with pytest.raises(ConfigError, match="models.augment.time_mask.probability"):
+        validate_schema(default_config)

@@ -38,6 +38,10 @@ def check_config(config: dict[str, Any]) -> None:
     split = config["data"]["split"]
     if not math.isclose(sum(split), 1.0, abs_tol=1e-6):
         raise ConfigError(f"config key 'data.split': fractions must sum to 1, got {split}")
+    mask = (config["models"].get("augment") or {}).get("time_mask")
+    if mask and not mask["width_ms"][0] <= mask["width_ms"][1] <= config["data"]["window_ms"]:
+        raise ConfigError(f"config key 'models.augment.time_mask.width_ms': need lo <= hi <= "
+                          f"data.window_ms ({config['data']['window_ms']}), got {mask['width_ms']}")
     for name, entry in config["methods"].items():
         try:  # unknown registered method, parameter or model variant
             resolve(name, entry or {})

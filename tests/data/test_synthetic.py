@@ -273,3 +273,53 @@ def test_n_records_target_counts_development_records() -> None:
     _, specs = synthetic.plan_cohort(cfg, seed=0, n_records_target=37)
     dev = [s for s in specs if s.cohort == "development" and not s.defect]
     assert len(dev) == 37 and len(specs) == 37 + 2 + 4
+
+
+def test_optional_signs_are_drawn_per_patient_with_the_family_minimum() -> None:
+    rng = np.random.default_rng(0)
+    assert dipole.draw_signs("normal", rng, 0.7) == ()
+    assert dipole.draw_signs("lafb", rng, 1.0) == ()
+    assert dipole.draw_signs("lvh", rng, 0.0) == ()  # strain is optional, no minimum
+    for _ in range(50):  # at least one sign of an infarction, even at probability 0
+        assert len(dipole.draw_signs("anterior_mi", rng, 0.0)) == 1
+    assert dipole.draw_signs("anterior_mi", rng, 1.0) == ("q_waves", "t_inversion")
+    draws = [dipole.draw_signs("anterior_mi", rng, 0.7) for _ in range(2000)]
+    both = np.mean([len(d) == 2 for d in draws])
+    assert abs(both - 0.49) < 0.04  # both shown: 0.7 x 0.7 (the minimum only tops up none)
+    cfg = synthetic.resolve_config({**TINY, "n_patients": 60})
+    _, specs = synthetic.plan_cohort(cfg, seed=1)
+    by_patient = {}
+    for spec in specs:
+        by_patient.setdefault(spec.patient, set()).add(spec.signs)
+        assert set(spec.signs) <= set(dipole.FAMILIES[spec.family].signs
+                                      if spec.family != "normal" else ())
+    assert all(len(v) == 1 for v in by_patient.values())  # a patient's records share their signs
+
+
+def test_each_sign_changes_only_its_own_part_of_the_beat() -> None:
+    patient = dipole.draw_patient(np.random.default_rng(2))
+    twin = dipole.normal_beat(patient, 900.0)
+    t = np.arange(0.0, 400.0, 2.0)
+    x0 = dipole.beat_leads(twin, t)
+    late = t >= patient.qrs_ms + 20  # ST-T
+
+    def change(family: str, signs: tuple[str, ...]) -> np.ndarray:
+        return np.abs(dipole.beat_leads(dipole.apply_family(twin, family, 1.0, signs), t) - x0)
+
+    q_only, t_only = change("anterior_mi", ("q_waves",)), change("anterior_mi", ("t_inversion",))
+    assert q_only[:, ~late].max() > 0.1 and q_only[:, late].max() < 1e-9
+    assert t_only[:, t < 40].max() < 1e-9 and t_only[:, late].max() > 0.1
+    full = np.abs(dipole.beat_leads(dipole.apply_family(twin, "anterior_mi", 1.0), t) - x0)
+    np.testing.assert_allclose(change("anterior_mi", ("q_waves", "t_inversion")), full)
+    no_strain = change("lvh", ())
+    assert no_strain[:, late].max() < 1e-9 and change("lvh", ("strain",))[:, late].max() > 0.1
+    with pytest.raises(KeyError, match="no signs"):
+        dipole.apply_family(twin, "lafb", 1.0, ("strain",))
+
+
+def test_truth_follows_the_signs_a_case_shows(cohort: Path) -> None:
+    _, truth, _ = _read(cohort)
+    assert "signs" in truth.columns
+    mi = truth[truth.family == "anterior_mi"]
+    assert mi["signs"].notna().all()  # an infarction always shows a sign
+    assert truth.loc[truth.family.isin(["lafb", "rbbb", "normal"]), "signs"].isna().all()

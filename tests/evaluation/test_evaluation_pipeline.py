@@ -253,6 +253,10 @@ def test_checks_json(grid):
                 "oracle_near_one"):
         assert checks[key] is True, key
     assert set(checks["per_target"]) == {"CineECG Signal", "12-Lead Signal"}
+    for target in checks["per_target"].values():
+        for name, share in target["randomized_gap_share"].items():
+            assert share == pytest.approx(target["randomized_gap"][name] / target["best_gap"])
+            assert share < 1  # the same statement as randomized_toward_floor
 
 
 def test_degenerate_rows_have_reasons_and_indices_of_the_other_metrics(grid):

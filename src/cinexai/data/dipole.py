@@ -15,7 +15,7 @@ function that changes the lobes at a severity in [0, 1] (:data:`FAMILIES`).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -140,18 +140,28 @@ def normal_beat(patient: Patient, rr_ms: float, jitter: np.ndarray | None = None
 # ----------------------------------------------------------------------------------------------
 # Abnormal families: name -> lobe change at a severity.  Adding a family is one decorated function.
 
-Family = Callable[[Beat, float], Beat]
+#: ``modify(beat, severity, shown)``: ``shown`` names the family's optional signs this record has.
+Family = Callable[[Beat, float, frozenset[str]], Beat]
 
 
 @dataclass(frozen=True)
 class FamilySpec:
-    """A registered family: the lobe change and the PTB-XL statements that label it."""
+    """A registered family: the lobe change and the PTB-XL statements that label it.
+
+    ``signs`` are the family's signs that real records show independently of each other (an
+    anterior infarction with Q waves and no T inversion, or the reverse); a record shows each with
+    a probability, and at least ``min_signs`` of them.  Signs outside ``signs`` always show.
+    Were they always shown together, a classifier could learn one sign and ignore the others,
+    while an expert marks every sign present: the cohort would reward attributions to one sign.
+    """
 
     modify: Family
     code: str                       # diagnostic SCP statement
     marked_code: str | None = None  # statement used from ``marked_from`` severity on
     marked_from: float = 0.5
     form_codes: tuple[str, ...] = ()
+    signs: tuple[str, ...] = ()
+    min_signs: int = 0
 
     def scp_codes(self, severity: float, likelihood: float) -> dict[str, float]:
         """PTB-XL ``scp_codes`` dict for one record of this family."""
@@ -163,12 +173,27 @@ FAMILIES: dict[str, FamilySpec] = {}
 
 
 def register(name: str, code: str, marked_code: str | None = None, marked_from: float = 0.5,
-             form_codes: tuple[str, ...] = ()) -> Callable[[Family], Family]:
+             form_codes: tuple[str, ...] = (), signs: tuple[str, ...] = (),
+             min_signs: int = 0) -> Callable[[Family], Family]:
     """Decorator adding a family (lobe change + its SCP statements) to :data:`FAMILIES`."""
     def wrap(fn: Family) -> Family:
-        FAMILIES[name] = FamilySpec(fn, code, marked_code, marked_from, form_codes)
+        FAMILIES[name] = FamilySpec(fn, code, marked_code, marked_from, form_codes, signs,
+                                    min_signs)
         return fn
     return wrap
+
+
+def draw_signs(family: str, rng: np.random.Generator, probability: float) -> tuple[str, ...]:
+    """The optional signs one patient's records show: each with ``probability``, at least
+    ``min_signs`` (missing ones drawn uniformly from the rest); () for 'normal'."""
+    if family == "normal":
+        return ()
+    spec = FAMILIES[family]
+    shown = [sign for sign in spec.signs if rng.random() < probability]
+    rest = [sign for sign in spec.signs if sign not in shown]
+    while len(shown) < spec.min_signs:
+        shown.append(rest.pop(int(rng.integers(len(rest)))))
+    return tuple(sign for sign in spec.signs if sign in shown)
 
 
 def _toward(vec: np.ndarray, target: np.ndarray, fraction: float) -> np.ndarray:
@@ -183,7 +208,7 @@ def _toward(vec: np.ndarray, target: np.ndarray, fraction: float) -> np.ndarray:
 
 
 @register("lafb", "LAFB")
-def lafb(beat: Beat, s: float) -> Beat:
+def lafb(beat: Beat, s: float, shown: frozenset[str]) -> Beat:
     """Left anterior fascicular block: mid-QRS forces swing superior-leftward (axis to -60 deg);
     initial forces inferior-rightward; small mid-QRS delay."""
     out = dict(beat)
@@ -195,7 +220,7 @@ def lafb(beat: Beat, s: float) -> Beat:
 
 
 @register("rbbb", "IRBBB", marked_code="CRBBB", marked_from=0.5)
-def rbbb(beat: Beat, s: float) -> Beat:
+def rbbb(beat: Beat, s: float, shown: frozenset[str]) -> Beat:
     """Right bundle branch block: a late right-anterior QRS force that widens the QRS
     (rsR' in V1, slurred S in I/V6) and a secondary T change opposite to it."""
     out = dict(beat)
@@ -209,51 +234,66 @@ def rbbb(beat: Beat, s: float) -> Beat:
     return out
 
 
-@register("anterior_mi", "ASMI", marked_code="AMI", marked_from=0.7, form_codes=("ABQRS",))
-def anterior_mi(beat: Beat, s: float) -> Beat:
+@register("anterior_mi", "ASMI", marked_code="AMI", marked_from=0.7, form_codes=("ABQRS",),
+          signs=("q_waves", "t_inversion"), min_signs=1)
+def anterior_mi(beat: Beat, s: float, shown: frozenset[str]) -> Beat:
     """Anterior(-septal) infarction: loss of septal/anterior initial forces and an initial force
-    pointing away from the anterior wall (Q waves V1-V4), T vector turned posterior (T inversion)."""
+    pointing away from the anterior wall (Q waves V1-V4), T vector turned posterior (T inversion).
+    Either sign may come alone (an evolving infarction before Q waves, an old one whose T has
+    recovered)."""
     out = dict(beat)
-    out["Q"] = beat["Q"].scaled(1 - 0.9 * s)
-    out["A"] = beat["A"].scaled(1 - 0.8 * s)
-    out["Q_MI"] = beat["Q_MI"].plus(direction(-10, 80) * 0.55 * s)
-    out["T"] = beat["T"].plus(direction(0, 90) * 0.5 * s)
+    if "q_waves" in shown:
+        out["Q"] = beat["Q"].scaled(1 - 0.9 * s)
+        out["A"] = beat["A"].scaled(1 - 0.8 * s)
+        out["Q_MI"] = beat["Q_MI"].plus(direction(-10, 80) * 0.55 * s)
+    if "t_inversion" in shown:
+        out["T"] = beat["T"].plus(direction(0, 90) * 0.5 * s)
     return out
 
 
-@register("st_elevation", "INJAS", form_codes=("STE_",))
-def st_elevation(beat: Beat, s: float) -> Beat:
+@register("st_elevation", "INJAS", form_codes=("STE_",), signs=("hyperacute_t",))
+def st_elevation(beat: Beat, s: float, shown: frozenset[str]) -> Beat:
     """Anteroseptal injury: a plateau force toward the anterior wall across the ST segment
-    (ST elevation V1-V4) and a taller (hyperacute) T."""
+    (ST elevation V1-V4), with or without a taller (hyperacute) T."""
     out = dict(beat)
-    st = beat["ST"]
-    out["ST"] = st.plus(direction(40, -65) * 0.35 * s)
-    out["T"] = beat["T"].scaled(1 + 0.3 * s)
+    out["ST"] = beat["ST"].plus(direction(40, -65) * 0.35 * s)
+    if "hyperacute_t" in shown:
+        out["T"] = beat["T"].scaled(1 + 0.3 * s)
     return out
 
 
-@register("lvh", "LVH", form_codes=("VCLVH",))
-def lvh(beat: Beat, s: float) -> Beat:
+@register("lvh", "LVH", form_codes=("VCLVH",), signs=("strain",))
+def lvh(beat: Beat, s: float, shown: frozenset[str]) -> Beat:
     """Left ventricular hypertrophy: larger leftward-posterior QRS forces (tall R V5/V6/aVL, deep
-    S V1/V2) with strain (ST-T opposite to the main QRS force)."""
+    S V1/V2), with or without strain (ST-T opposite to the main QRS force)."""
     out = dict(beat)
     r = beat["R"]
     out["R"] = replace(r, off=r.off + 6 * s,
                        vec=_toward(r.vec, direction(20, 30), 0.3 * s) * (1 + 0.9 * s))
     out["S"] = beat["S"].scaled(1 + 1.0 * s)
-    u = r.vec / np.linalg.norm(r.vec)
-    out["ST"] = beat["ST"].plus(-u * 0.08 * s)
-    out["T"] = beat["T"].plus(-u * 0.6 * s)
+    if "strain" in shown:
+        u = r.vec / np.linalg.norm(r.vec)
+        out["ST"] = beat["ST"].plus(-u * 0.08 * s)
+        out["T"] = beat["T"].plus(-u * 0.6 * s)
     return out
 
 
-def apply_family(beat: Beat, family: str, severity: float) -> Beat:
-    """Apply a registered family (``'normal'`` leaves the beat unchanged)."""
+def apply_family(beat: Beat, family: str, severity: float,
+                 signs: Iterable[str] | None = None) -> Beat:
+    """Apply a registered family (``'normal'`` leaves the beat unchanged).
+
+    ``signs``: the optional signs shown (None: all of the family's signs); unknown ones raise.
+    """
     if family == "normal":
         return beat
     if family not in FAMILIES:
         raise KeyError(f"unknown synthetic family {family!r}; registered: {sorted(FAMILIES)}")
-    return FAMILIES[family].modify(beat, float(severity))
+    spec = FAMILIES[family]
+    shown = frozenset(spec.signs if signs is None else signs)
+    if not shown <= set(spec.signs):
+        raise KeyError(f"family {family!r} has no signs {sorted(shown - set(spec.signs))}; "
+                       f"its optional signs: {list(spec.signs)}")
+    return spec.modify(beat, float(severity), shown)
 
 
 # ----------------------------------------------------------------------------------------------

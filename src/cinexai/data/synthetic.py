@@ -10,7 +10,10 @@ bursts.  Every draw uses a numpy Generator seeded from ``(seed, stream, index)``
 Cohorts
     *development*: ``n_patients`` patients with ``records_per_patient`` records each; a patient is
     normal or has one family (``abnormal_fraction``), each record's severity is the patient's
-    severity plus a small jitter, within ``severity``.  ``n_defective`` extra single-record
+    severity plus a small jitter, within ``severity``.  A family's optional signs (anterior MI:
+    Q waves, T inversion; ST elevation: hyperacute T; LVH: strain) are drawn per
+    patient, each with ``sign_probability`` and at least the family's minimum (see
+    :class:`cinexai.data.dipole.FamilySpec`); the truth follows the signs the record shows.  ``n_defective`` extra single-record
     patients carry a flat lead, a NaN stretch, or no beats (labelled NORM, to be excluded).
     *evaluation*: ``n_evaluation`` single-record patients, half normal, half abnormal with the
     families in turn; abnormal severities are drawn from the upper half of ``severity`` (clear
@@ -39,8 +42,8 @@ Ground truth (``annotations.csv``, independent of any model)
     annotated.
 
 ``synthetic_truth.csv``
-    ``ecg_id, patient_id, family, severity, cohort, label, defect, heart_rate, qrs_ms, qt_ms,
-    qrs_onset_ms, qrs_onsets_ms``.  ``qrs_onset_ms`` is the true QRS onset of the first beat in ms
+    ``ecg_id, patient_id, family, signs, severity, cohort, label, defect, heart_rate, qrs_ms,
+    qt_ms, qrs_onset_ms, qrs_onsets_ms`` (``signs``: the optional signs shown, ``;``-separated).  ``qrs_onset_ms`` is the true QRS onset of the first beat in ms
     from the record start (sample ``round(qrs_onset_ms / 2)`` at 500 Hz, ``/ 10`` at 100 Hz);
     ``qrs_onsets_ms`` lists every beat's onset separated by ``;``.  Both are empty for a record
     without beats.
@@ -89,6 +92,7 @@ DEFAULTS: dict[str, Any] = {
               "artefact_probability": 0.05},
     "truth_threshold": 0.10, "n_defective": 3, "evaluation_severity": None,
     "truth_reference_severity": 0.6, "truth_normal_max_coverage": 0.25, "truth_merge_gap_ms": 20.0,
+    "sign_probability": 0.7,
 }
 
 #: PTB-XL statements used by the generator: code -> (description, kind, class, subclass).
@@ -107,7 +111,7 @@ SCP_STATEMENTS: dict[str, tuple[str, str, str | None, str | None]] = {
     "SR": ("sinus rhythm", "rhythm", None, None),
 }
 DEFECTS = ("flat", "nan", "no_beats")
-_STREAM_PLAN, _STREAM_PATIENT, _STREAM_RECORD = 1, 2, 3
+_STREAM_PLAN, _STREAM_PATIENT, _STREAM_RECORD, _STREAM_SIGNS = 1, 2, 3, 4
 
 
 @dataclass
@@ -123,6 +127,7 @@ class RecordSpec:
     validated: bool
     defect: str = ""      # "" | "flat" | "nan" | "no_beats"
     defect_lead: int = 0  # lead index for "flat" and "nan"
+    signs: tuple[str, ...] = ()  # the family's optional signs this patient shows
 
     @property
     def defect_reason(self) -> str:
@@ -171,12 +176,13 @@ def plan_cohort(cfg: dict[str, Any], seed: int, n_records_target: int | None = N
                     defect: str = "") -> None:
         p = len(patients)
         patients.append(dipole.draw_patient(_rng(seed, _STREAM_PATIENT, p)))
+        signs = dipole.draw_signs(family, _rng(seed, _STREAM_SIGNS, p), cfg["sign_probability"])
         fold, validated = int(rng.integers(1, 11)), bool(rng.random() < 0.75)
         for _ in range(n_rec):
             sev = 0.0 if family == "normal" else float(
                 np.clip(severity + rng.normal(0, jitter), s_lo, s_hi))
             specs.append(RecordSpec(len(specs) + 1, p, family, sev, cohort, fold, validated,
-                                    defect, int(rng.integers(0, 12))))
+                                    defect, int(rng.integers(0, 12)), signs))
 
     n_dev = 0
     for i in range(10**9):
@@ -276,7 +282,7 @@ def synthesize(spec: RecordSpec, patient: dipole.Patient, cfg: dict[str, Any], s
     quality["electrodes_problems"] = np.nan
     jitter = rng.lognormal(0, 0.05) * dipole.rotation(*rng.normal(0, [3.0, 3.0, 2.0]))
     twin = dipole.normal_beat(patient, rr, jitter)
-    beat = dipole.apply_family(twin, spec.family, spec.severity)
+    beat = dipole.apply_family(twin, spec.family, spec.severity, spec.signs)
     if spec.defect == "no_beats":
         x = twelve_from_eight(noise * 3.0)
         return RecordSignal(x, None, None, np.array([]), hr, np.nan, quality)
@@ -458,7 +464,8 @@ def _database_row(spec: RecordSpec, patient: dipole.Patient, rec: RecordSignal
 
 def _truth_row(spec: RecordSpec, patient: dipole.Patient, rec: RecordSignal) -> dict[str, Any]:
     return {"ecg_id": spec.ecg_id, "patient_id": spec.patient + 1, "family": spec.family,
-            "severity": round(spec.severity, 4), "cohort": spec.cohort,
+            "signs": ";".join(spec.signs), "severity": round(spec.severity, 4),
+            "cohort": spec.cohort,
             "label": int(spec.family != "normal"), "defect": spec.defect_reason,
             "heart_rate": round(rec.heart_rate, 2), "qrs_ms": round(patient.qrs_ms, 2),
             "qt_ms": round(rec.qt_ms, 2),

@@ -17,8 +17,13 @@ import numpy as np
 import pandas as pd
 
 from cinexai.evaluation.score import target_of
-from cinexai.io import package_versions
-from cinexai.io import file_sha256, read_metadata, read_table, write_table
+from cinexai.io import (
+    file_sha256,
+    package_versions,
+    read_metadata,
+    read_table,
+    write_table,
+)
 from cinexai.leads import CINE_CHANNELS, LEADS
 
 log = logging.getLogger(__name__)
@@ -138,6 +143,9 @@ def control_checks(table1: pd.DataFrame, controls: pd.DataFrame, names: list[str
                 gaps[name] = float(row["dice"] - row["floor_dice"])
         if gaps:
             res["randomized_gap"], res["best_gap"] = gaps, float(gap)
+            # how much of the best configuration's lead over the floor survives randomisation
+            res["randomized_gap_share"] = {k: g / gap if gap > 0 else None
+                                           for k, g in gaps.items()}
             res["randomized_toward_floor"] = bool(all(g < gap for g in gaps.values()))
         per_target[mod] = res
     out: dict[str, Any] = {}

@@ -3,7 +3,12 @@
 ``tuning`` and ``training`` are imported on demand (they pull in optuna and scikit-learn).
 """
 
-from cinexai.models.checkpoint import load_model, randomized_copy, resolve_device, save_model
+from cinexai.models.checkpoint import (
+    load_model,
+    randomized_copy,
+    resolve_device,
+    save_model,
+)
 from cinexai.models.resnet import ResNet1d
 
 __all__ = ["ResNet1d", "load_model", "randomized_copy", "resolve_device", "save_model"]

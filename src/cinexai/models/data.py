@@ -37,11 +37,12 @@ class Split:
 
 @dataclass
 class ModelData:
-    """All splits of one modality plus its channel names."""
+    """All splits of one modality plus its channel names and sampling rate (Hz)."""
 
     modality: str
     channels: list[str]
     splits: dict[str, Split]
+    fs: float
 
     @property
     def n_samples(self) -> int:
@@ -88,7 +89,7 @@ def load_model_data(signals: str | os.PathLike[str], records: str | os.PathLike[
     if len(splits["train"]) == 0 or len(splits["val"]) == 0:
         raise ValueError(f"{records}: splits 'train' and 'val' must be non-empty, got "
                          f"{len(splits['train'])} and {len(splits['val'])} included records")
-    data = ModelData(modality, list(sig.channels), splits)
+    data = ModelData(modality, list(sig.channels), splits, float(sig.fs))
     log.info("%s: %s records per split", modality, data.counts())
     return data
 

@@ -14,7 +14,7 @@ import os
 import random
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -27,6 +27,7 @@ from torch.utils.data import DataLoader, TensorDataset
 from tqdm import tqdm
 
 from cinexai.io import file_sha256, package_versions, read_json, write_json, write_table
+from cinexai.models.augment import TimeMask
 from cinexai.models.checkpoint import resolve_device, save_model
 from cinexai.models.data import ModelData, Split, channel_stats, load_model_data
 from cinexai.models.resnet import ResNet1d
@@ -63,6 +64,11 @@ def build_model(params: Mapping[str, Any], in_channels: int, n_samples: int,
                     mean=mean, std=std)
 
 
+def time_mask(cfg: Mapping[str, Any], fs: float) -> TimeMask | None:
+    """The time-mask augmentation of ``config["models"]`` (``augment.time_mask``), or None."""
+    return TimeMask.from_config((cfg.get("augment") or {}).get("time_mask"), fs)
+
+
 @dataclass
 class FitResult:
     """Outcome of :func:`fit`; the model already holds the best weights."""
@@ -76,12 +82,15 @@ class FitResult:
 
 def fit(model: ResNet1d, train_split: Split, val_split: Split, *, lr: float, batch_size: int,
         max_epochs: int, patience: int | None, device: torch.device, seed: int,
-        on_epoch: Callable[[int, float], None] | None = None, desc: str = "epochs") -> FitResult:
+        on_epoch: Callable[[int, float], None] | None = None, desc: str = "epochs",
+        augment: TimeMask | None = None) -> FitResult:
     """Train with Adam + cross-entropy, monitor the validation loss, restore the best weights.
 
     ``patience`` epochs without improvement stop training (None: run all ``max_epochs``).
     ``on_epoch(epoch, val_loss)`` is called after every epoch (Optuna reports and prunes there;
-    an exception it raises propagates).  Batches are shuffled by a generator seeded with ``seed``.
+    an exception it raises propagates).  Batches are shuffled by a generator seeded with ``seed``;
+    ``augment`` (time masking) transforms training batches only, drawing from its own generator
+    seeded with ``seed``.
     """
     if max_epochs < 1:
         raise ValueError(f"max_epochs must be >= 1, got {max_epochs}")
@@ -92,12 +101,13 @@ def fit(model: ResNet1d, train_split: Split, val_split: Split, *, lr: float, bat
                         generator=torch.Generator().manual_seed(seed))
     optimizer = torch.optim.Adam(model.parameters(), lr=float(lr))
     loss_fn = nn.CrossEntropyLoss()
+    aug_rng = torch.Generator().manual_seed(seed)
     best = (float("inf"), 0, copy.deepcopy(model.state_dict()))
     history: list[dict[str, Any]] = []
     start = time.perf_counter()
     bar = tqdm(range(1, max_epochs + 1), desc=desc, leave=False)
     for epoch in bar:
-        train_loss = _train_epoch(model, loader, optimizer, loss_fn, device)
+        train_loss = _train_epoch(model, loader, optimizer, loss_fn, device, augment, aug_rng)
         val_loss, val_auroc = evaluate(model, val_split, device)
         history.append({"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss,
                         "val_auroc": val_auroc if np.isfinite(val_auroc) else None})
@@ -117,10 +127,13 @@ def fit(model: ResNet1d, train_split: Split, val_split: Split, *, lr: float, bat
 
 
 def _train_epoch(model: nn.Module, loader: DataLoader, optimizer: torch.optim.Optimizer,
-                 loss_fn: nn.Module, device: torch.device) -> float:
+                 loss_fn: nn.Module, device: torch.device, augment: TimeMask | None,
+                 aug_rng: torch.Generator) -> float:
     model.train()
     total, n = 0.0, 0
     for xb, yb in loader:
+        if augment is not None:
+            xb = augment(xb, aug_rng)
         xb, yb = xb.to(device), yb.to(device)
         optimizer.zero_grad(set_to_none=True)
         loss = loss_fn(model(xb), yb)
@@ -233,9 +246,10 @@ def train(signals: str | os.PathLike[str], records: str | os.PathLike[str],
                                                seed)
     mean, std = channel_stats(train_all.X, data.channels)
     model = build_model(params, len(data.channels), data.n_samples, mean, std)
+    augment = time_mask(cfg, data.fs)
     result = fit(model, fit_split, es_split, lr=params["lr"], batch_size=params["batch_size"],
                  max_epochs=int(cfg["max_epochs"]), patience=int(cfg["patience"]), device=device,
-                 seed=seed, desc=f"train {modality}")
+                 seed=seed, desc=f"train {modality}", augment=augment)
     save_model(model, out_model, model.arch, modality, data.channels)
     sha = file_sha256(out_model)
     preds = _predictions(model, data, device)
@@ -248,7 +262,7 @@ def train(signals: str | os.PathLike[str], records: str | os.PathLike[str],
                  "splits": list(PREDICTION_SPLITS)})
     write_json({
         **metrics, "modality": modality, "channels": data.channels, "best_params": params,
-        "arch": model.arch, "epochs": result.epochs_run, "best_epoch": result.best_epoch,
+        "arch": model.arch, "augment": augment and asdict(augment), "epochs": result.epochs_run, "best_epoch": result.best_epoch,
         "early_stopping_loss": result.best_val_loss, "history": result.history,
         "timings": {"seconds_per_epoch": result.seconds_per_epoch,
                     "seconds_total": result.seconds_per_epoch * result.epochs_run},

@@ -1,7 +1,7 @@
 """Optuna hyperparameter search (TPE + median pruning), resumable from its SQLite study.
 
 Entry point of the ``tune`` rule: :func:`tune`.  The study name hashes everything that defines the
-search (search space, epochs per trial, seed, objective, data signature): a changed search starts a
+search (search space, epochs per trial, augmentation, seed, objective, data signature): a changed search starts a
 new study in the same ``study.db``, while a killed run resumes the same one and runs only the
 missing trials.  Trial ``k`` (counting finished trials) is sampled by a TPE sampler seeded with
 ``seed + k``, so an interrupted-and-resumed search proposes the same trials as an uninterrupted one.
@@ -22,9 +22,16 @@ from optuna.trial import TrialState
 from tqdm import tqdm
 
 from cinexai.io import package_versions, write_json
+from cinexai.models.augment import TimeMask
 from cinexai.models.checkpoint import resolve_device
 from cinexai.models.data import ModelData, channel_stats, load_model_data
-from cinexai.models.training import build_model, configure_runtime, fit, seed_everything
+from cinexai.models.training import (
+    build_model,
+    configure_runtime,
+    fit,
+    seed_everything,
+    time_mask,
+)
 
 log = logging.getLogger(__name__)
 
@@ -36,9 +43,10 @@ PRUNER_STARTUP_TRIALS = 5
 
 
 def study_name(modality: str, cfg: Mapping[str, Any], data_signature: str, seed: int) -> str:
-    """``{modality}-{hash}`` over search space, tuning epochs, seed, objective and data."""
+    """``{modality}-{hash}`` over search space, tuning epochs, augmentation, seed, objective, data."""
     key = json.dumps({"search_space": cfg["search_space"], "tuning_epochs": cfg["tuning_epochs"],
-                      "seed": seed, "objective": OBJECTIVE, "data": data_signature},
+                      "augment": cfg.get("augment"), "seed": seed, "objective": OBJECTIVE,
+                      "data": data_signature},
                      sort_keys=True)
     return f"{modality}-{hashlib.sha256(key.encode()).hexdigest()[:12]}"
 
@@ -62,9 +70,9 @@ class Objective:
     """Train on 'train' for ``epochs`` epochs, report the 'val' loss each epoch, return its min."""
 
     def __init__(self, data: ModelData, space: Mapping[str, Any], epochs: int,
-                 device: Any, seed: int) -> None:
-        self.data, self.space, self.epochs, self.device, self.seed = (
-            data, space, epochs, device, seed)
+                 device: Any, seed: int, augment: TimeMask | None = None) -> None:
+        self.data, self.space, self.epochs, self.device, self.seed, self.augment = (
+            data, space, epochs, device, seed, augment)
         self.mean, self.std = channel_stats(data.splits["train"].X, data.channels)
 
     def __call__(self, trial: optuna.Trial) -> float:
@@ -81,7 +89,7 @@ class Objective:
         result = fit(model, self.data.splits["train"], self.data.splits["val"],
                      lr=params["lr"], batch_size=params["batch_size"], max_epochs=self.epochs,
                      patience=None, device=self.device, seed=self.seed, on_epoch=report,
-                     desc=f"trial {trial.number}")
+                     desc=f"trial {trial.number}", augment=self.augment)
         trial.set_user_attr("best_epoch", result.best_epoch)
         trial.set_user_attr("seconds_per_epoch", result.seconds_per_epoch)
         return result.best_val_loss
@@ -121,7 +129,7 @@ def tune(signals: str | os.PathLike[str], records: str | os.PathLike[str],
     study = optuna.create_study(study_name=name, storage=storage, direction="minimize",
                                 load_if_exists=True, pruner=pruner)
     _fail_leftovers(study)
-    objective = Objective(data, cfg["search_space"], epochs, device, seed)
+    objective = Objective(data, cfg["search_space"], epochs, device, seed, time_mask(cfg, data.fs))
     n_trials = int(cfg["n_trials"])
     remaining = max(0, n_trials - _n_finished(study))
     log.info("study %s in %s: %d finished, %d to run", name, study_db, _n_finished(study),
@@ -150,5 +158,5 @@ def _write_best(study: optuna.Study, out_best: str | os.PathLike[str], modality:
         "n_pruned": states.count(TrialState.PRUNED), "n_failed": states.count(TrialState.FAIL),
         "study_name": study.study_name, "seed": seed, "modality": modality,
         "search_space": cfg["search_space"], "tuning_epochs": cfg["tuning_epochs"],
-        "device": device, "versions": package_versions(),
+        "augment": cfg.get("augment"), "device": device, "versions": package_versions(),
     }, out_best)
