@@ -7,8 +7,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
-from cinexai.attribution.run import attribute
+from cinexai.attribution.run import (attribute, load_checked_model, randomization_seed,
+                                     randomized_models)
 from cinexai.io import (file_sha256, read_metadata, read_signals, read_table, write_signals,
                         write_table)
 
@@ -60,6 +62,24 @@ def test_one_and_two_pass_runs_agree_and_randomized_model_differs(dataset: dict,
     assert read_metadata(two)["one_pass"] is False
     assert read_metadata(rnd)["model"] == "randomized"
     assert set(read_table(one)["channel"]) == {"x", "y", "z"}
+
+
+def test_randomized_control_draws_one_network_per_case(dataset: dict, tmp_path: Path) -> None:
+    out, again = _out(tmp_path, "cineecg", "rnd"), tmp_path / "again.parquet"
+    cfg = {**IG, "model": "randomized"}
+    _run(dataset, out, "cineecg", "rnd", model="model3", method_cfg=cfg)
+    _run(dataset, again, "cineecg", "rnd", model="model3", method_cfg=cfg)
+    pd.testing.assert_frame_equal(read_table(out), read_table(again))  # seeded
+    seeds = read_metadata(out)["randomization_seeds"]
+    assert seeds == [randomization_seed(3, [i]) for i in (100, 101, 102, 103)]
+    assert len(set(seeds)) == 4 and randomization_seed(3, [100]) != randomization_seed(4, [100])
+    net = load_checked_model(dataset["model3"], 3, "cineecg", torch.device("cpu"))
+    models = randomized_models(net, 3)
+    first, second = models(np.array([100])), models(np.array([101]))
+    assert not torch.equal(first.fc.weight, second.fc.weight)        # a network per case
+    assert torch.equal(models(np.array([100])).fc.weight, first.fc.weight)  # the same one again
+    assert not torch.equal(first.fc.weight, net.fc.weight)           # not the trained weights
+    assert not any(p.requires_grad for p in first.parameters()) and not first.training
 
 
 def test_random_control_through_the_stage(dataset: dict, tmp_path: Path) -> None:

@@ -6,13 +6,15 @@ One module-scoped run (a few minutes on 2 cores) feeds every test here.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import pytest
 import yaml
 
 from cinexai import io
 
-from workflow_helpers import copy_project, planned_jobs, snakemake
+from workflow_helpers import REPO, copy_project, planned_jobs, snakemake
 
 pytestmark = pytest.mark.slow
 RES = "results/tiny"
@@ -130,3 +132,15 @@ def test_editing_one_method_module_reruns_only_that_method(project):
 def test_snakemake_report_collects_tables_and_figures(project):
     snakemake(project, "--configfile", ".test/config.yaml", "--report", "report.zip")
     assert (project / "report.zip").stat().st_size > 10_000
+
+
+def test_input_maps_diagnostic_scores_model_free_maps(project):
+    """diagnostics/input_maps.py scores |x| and x - mean normal like any attribution."""
+    proc = subprocess.run([sys.executable, str(REPO / "diagnostics" / "input_maps.py"),
+                           str(project / RES), "--config", str(project / ".test/config.yaml")],
+                          capture_output=True, text=True, check=True)
+    rows = [line.split() for line in proc.stdout.splitlines()[1:]]
+    assert [(r[0], r[1]) for r in rows] == [("amplitude", "ecg12"), ("amplitude", "mapped"),
+                                          ("deviation", "ecg12"), ("deviation", "mapped")]
+    for _, _, dice, floor, threshold in rows:
+        assert float(floor) - 1e-9 <= float(dice) <= 1.0 and 0.0 <= float(threshold) <= 1.0
