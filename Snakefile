@@ -17,7 +17,7 @@ min_version("9.0")
 configfile: "config.yaml"
 
 
-validate(config, "workflow/schemas/config.schema.yaml")
+validate(config, "src/cinexai/schemas/config.schema.yaml")
 
 
 report: "workflow/report/workflow.rst"
@@ -34,6 +34,6 @@ include: "workflow/rules/figures.smk"
 
 
 rule all:
+    default_target: True
     input:
         final_targets(),
-    default_target: True

@@ -62,28 +62,38 @@ def floor(model: torch.nn.Module, channels: int, batch: int) -> float:
 def context(channels: int, params: dict, batch: int, n_cases: int) -> base.AttributionContext:
     rng = np.random.default_rng(0)
     ref = rng.normal(scale=0.3, size=(150, channels, T)).astype(np.float32)
-    return base.AttributionContext(reference=ref, params=params, seed=0, batch_size=batch,
-                                   case_ids=np.arange(n_cases))
+    return base.AttributionContext(
+        reference=ref, params=params, seed=0, batch_size=batch, case_ids=np.arange(n_cases)
+    )
 
 
-def per_case(name: str, channels: int, n_cases: int, batch: int, one_pass: bool,
-             repeat: int = 1, overrides: dict | None = None) -> float:
+def per_case(
+    name: str,
+    channels: int,
+    n_cases: int,
+    batch: int,
+    one_pass: bool,
+    repeat: int = 1,
+    overrides: dict | None = None,
+) -> float:
     """Seconds per case (cases attributed one by one, as run.py does by default)."""
     registered, params = registry.resolve(name, overrides or {})
     spec = registry.get(registered)
     model = model_for(channels)
     f = base.output_function(model, "probability")
-    x = torch.as_tensor(np.random.default_rng(1).normal(size=(n_cases, channels, T))
-                        .astype(np.float32))
+    x = torch.as_tensor(
+        np.random.default_rng(1).normal(size=(n_cases, channels, T)).astype(np.float32)
+    )
     ctx = context(channels, params, batch, n_cases)
-    if name in ("lime", "kernel_shap"):   # fit the explainer/background once, as a run does
+    if name in ("lime", "kernel_shap"):  # fit the explainer/background once, as a run does
         ctx.case_ids = np.array([0])
         base.bipolar_phi(spec, f, x[:1], ctx, one_pass)
 
     def run_all() -> None:
         for i in range(n_cases):
             ctx.case_ids = np.array([i])
-            base.bipolar_phi(spec, f, x[i:i + 1], ctx, one_pass)
+            base.bipolar_phi(spec, f, x[i : i + 1], ctx, one_pass)
+
     return timed(run_all, repeat) / n_cases
 
 
@@ -95,8 +105,10 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="interleaved repeats, best kept")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, T={T}, "
-          f"ResNet1d depth 2 width 32 kernel 7\n")
+    print(
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads, T={T}, "
+        f"ResNet1d depth 2 width 32 kernel 7\n"
+    )
 
     print("| source | batch | fwd+bwd samples/s |\n|---|---|---|")
     for source, c in SOURCES.items():
@@ -104,19 +116,25 @@ def main() -> None:
             print(f"| {source} | {batch} | {floor(model_for(c), c, batch):.0f} |")
 
     # the machine is shared: interleave floor and IG, keep the best of each
-    print(f"\n| source | IG samples/s (50 x 40 per case) | floor at batch {args.batch_size} "
-          "| ratio |\n|---|---|---|---|")
+    print(
+        f"\n| source | IG samples/s (50 x 40 per case) | floor at batch {args.batch_size} "
+        "| ratio |\n|---|---|---|---|"
+    )
     for source, c in SOURCES.items():
         rates, floors = [], []
         for _ in range(args.repeat):
             floors.append(floor(model_for(c), c, args.batch_size))
-            rates.append(50 * 40 / per_case("integrated_gradients", c, args.cases,
-                                            args.batch_size, True))
-        print(f"| {source} | {max(rates):.0f} | {max(floors):.0f} | "
-              f"{max(rates) / max(floors):.2f} |")
+            rates.append(
+                50 * 40 / per_case("integrated_gradients", c, args.cases, args.batch_size, True)
+            )
+        print(
+            f"| {source} | {max(rates):.0f} | {max(floors):.0f} | {max(rates) / max(floors):.2f} |"
+        )
 
-    print("\n| method | source | s/case one pass | s/case two passes | speed-up |\n"
-          "|---|---|---|---|---|")
+    print(
+        "\n| method | source | s/case one pass | s/case two passes | speed-up |\n"
+        "|---|---|---|---|---|"
+    )
     for name in METHODS:
         for source, c in SOURCES.items():
             if registry.get(name).model_free:

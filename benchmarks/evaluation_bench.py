@@ -31,16 +31,21 @@ from cinexai.leads import CINE_CHANNELS, LEADS
 
 SOURCES = ("ecg12", "cineecg", "mapped")
 POSTPROCESSING = ("positive", "absolute", "scaled")
-CFG = {"threshold": "per_configuration", "threshold_step": 0.01,
-       "controls": ["random", "oracle", "integrated_gradients_model_randomized"],
-       "bootstrap": {"n_resamples": 2000, "confidence": 0.95}}
+CFG = {
+    "threshold": "per_configuration",
+    "threshold_step": 0.01,
+    "controls": ["random", "oracle", "integrated_gradients_model_randomized"],
+    "bootstrap": {"n_resamples": 2000, "confidence": 0.95},
+}
 
 
 def cohort(root: Path, n_cases: int, rng: np.random.Generator) -> pd.DataFrame:
     """Records, annotations (2-4 leads, 1-3 segments per case), masks, predictions."""
     ids = np.arange(1, n_cases + 1, dtype=np.int64)
-    write_table(pd.DataFrame({"ecg_id": ids, "split": "evaluation", "included": True}),
-                root / "records.parquet")
+    write_table(
+        pd.DataFrame({"ecg_id": ids, "split": "evaluation", "included": True}),
+        root / "records.parquet",
+    )
     rows = []
     for case in ids:
         diag = "abnormal" if case % 2 else "normal"
@@ -52,18 +57,37 @@ def cohort(root: Path, n_cases: int, rng: np.random.Generator) -> pd.DataFrame:
             rows.append([case, "a", "cineecg", "*", start, end, "segment", diag])
     cols = ["case_id", "annotator", "modality", "lead", "start_ms", "end_ms", "kind", "diagnosis"]
     pd.DataFrame(rows, columns=cols).to_csv(root / "annotations.csv", index=False)
-    build_masks(root / "annotations.csv", root / "records.parquet", root / "masks.parquet",
-                {"sampling_rate": 500, "window_ms": 400})
+    build_masks(
+        root / "annotations.csv",
+        root / "records.parquet",
+        root / "masks.parquet",
+        {"sampling_rate": 500, "window_ms": 400},
+    )
     pred = (ids % 2).astype(np.int8)
     pred[: n_cases // 4] ^= 1
-    write_table(pd.DataFrame({"id": ids, "split": "evaluation", "label": ids % 2,
-                              "prob_abnormal": pred.astype(np.float32), "pred": pred}),
-                root / "predictions.parquet")
+    write_table(
+        pd.DataFrame(
+            {
+                "id": ids,
+                "split": "evaluation",
+                "label": ids % 2,
+                "prob_abnormal": pred.astype(np.float32),
+                "pred": pred,
+            }
+        ),
+        root / "predictions.parquet",
+    )
     return read_table(root / "masks.parquet")
 
 
-def attribution(root: Path, masks: pd.DataFrame, source: str, method: str, strength: float,
-                rng: np.random.Generator) -> Path:
+def attribution(
+    root: Path,
+    masks: pd.DataFrame,
+    source: str,
+    method: str,
+    strength: float,
+    rng: np.random.Generator,
+) -> Path:
     """Long attribution file: sign * (strength * mask + noise) on every channel of the source."""
     channels = LEADS if source == "ecg12" else CINE_CHANNELS
     target = "ecg12" if source == "ecg12" else "cineecg"
@@ -77,10 +101,15 @@ def attribution(root: Path, masks: pd.DataFrame, source: str, method: str, stren
     phi = sign[:, None, None] * (strength * truth + rng.normal(0, 1, truth.shape))
     n_c = len(channels)
     t = np.tile(np.arange(200, dtype=np.int16), len(cases) * n_c)
-    df = pd.DataFrame({"case_id": np.repeat(cases, n_c * 200),
-                       "channel": np.tile(np.repeat(channels, 200), len(cases)), "t": t,
-                       "time_ms": (2.0 * t).astype(np.float32),
-                       "phi": phi.ravel().astype(np.float32)})
+    df = pd.DataFrame(
+        {
+            "case_id": np.repeat(cases, n_c * 200),
+            "channel": np.tile(np.repeat(channels, 200), len(cases)),
+            "t": t,
+            "time_ms": (2.0 * t).astype(np.float32),
+            "phi": phi.ravel().astype(np.float32),
+        }
+    )
     path = root / f"attributions/source={source}/method={method}/part-0.parquet"
     write_table(df, path, {"source": source, "method": method, "registered_method": method})
     return path
@@ -91,24 +120,41 @@ def run_grid(root: Path, n_cases: int, n_methods: int, seed: int = 0) -> dict[st
     rng = np.random.default_rng(seed)
     masks = cohort(root, n_cases, rng)
     methods = [f"method_{k}" for k in range(n_methods - 1)] + ["random"]
-    attrs = [attribution(root, masks, s, m, 0.0 if m == "random" else 0.3 + 0.1 * k, rng)
-             for s in SOURCES for k, m in enumerate(methods)]
+    attrs = [
+        attribution(root, masks, s, m, 0.0 if m == "random" else 0.3 + 0.1 * k, rng)
+        for s in SOURCES
+        for k, m in enumerate(methods)
+    ]
     scores, sweeps = [], []
     c0, t0 = time.process_time(), time.perf_counter()
     for a in attrs:
         for p in POSTPROCESSING:
             base = root / "scores" / a.parent.parent.name / a.parent.name / f"postprocessing={p}"
-            score(a, root / "masks.parquet", root / "predictions.parquet",
-                  base / "part-0.parquet", base / "sweep.parquet", p, CFG)
+            score(
+                a,
+                root / "masks.parquet",
+                root / "predictions.parquet",
+                base / "part-0.parquet",
+                base / "sweep.parquet",
+                p,
+                CFG,
+            )
             scores.append(base / "part-0.parquet")
             sweeps.append(base / "sweep.parquet")
     c1, t1 = time.process_time(), time.perf_counter()
     make_tables(scores, sweeps, root / "tables", CFG, seed)
     c2, t2 = time.process_time(), time.perf_counter()
-    return {"cases": n_cases, "configurations": len(scores), "score_wall_s": t1 - t0,
-            "score_cpu_s": c1 - c0, "score_cpu_per_configuration_s": (c1 - c0) / len(scores),
-            "tables_wall_s": t2 - t1, "tables_cpu_s": c2 - c1, "total_wall_s": t2 - t0,
-            "total_cpu_s": c2 - c0}
+    return {
+        "cases": n_cases,
+        "configurations": len(scores),
+        "score_wall_s": t1 - t0,
+        "score_cpu_s": c1 - c0,
+        "score_cpu_per_configuration_s": (c1 - c0) / len(scores),
+        "tables_wall_s": t2 - t1,
+        "tables_cpu_s": c2 - c1,
+        "total_wall_s": t2 - t0,
+        "total_cpu_s": c2 - c0,
+    }
 
 
 def core_timing(n_cases: int, rng: np.random.Generator, repeats: int = 3) -> float:

@@ -65,8 +65,10 @@ def time_wfdb_detectors(ptbxl_dir: Path, repeats: int = 3) -> dict[str, float]:
     first = sorted((ptbxl_dir / "records500").rglob("*.hea"))[0]
     lead = wfdb.rdrecord(str(first.with_suffix(""))).p_signal[:, 1]
     out = {}
-    for name, fn in (("xqrs", lambda: processing.xqrs_detect(lead, 500, verbose=False)),
-                     ("gqrs", lambda: processing.gqrs_detect(lead, 500))):
+    for name, fn in (
+        ("xqrs", lambda: processing.xqrs_detect(lead, 500, verbose=False)),
+        ("gqrs", lambda: processing.gqrs_detect(lead, 500)),
+    ):
         times = []
         for _ in range(repeats):
             t = time.perf_counter()
@@ -78,8 +80,10 @@ def time_wfdb_detectors(ptbxl_dir: Path, repeats: int = 3) -> dict[str, float]:
 
 def _cpu_seconds() -> float:
     """User + system CPU time of this process and its reaped children (the Pool workers)."""
-    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(
-        resource.RUSAGE_CHILDREN)
+    own, children = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
@@ -104,11 +108,13 @@ def main() -> None:
     ingest(data_dir, None, out, cfg, seed=args.seed, threads=args.threads)
     elapsed, cpu = time.perf_counter() - t, _cpu_seconds() - cpu
     n = len(read_table(out / "records.parquet"))
-    print(f"ingest: {n} records, threads={args.threads}, wall {elapsed:.1f} s = "
-          f"{n / elapsed:.1f} records/s -> 8000 records in {8000 * elapsed / n / 60:.2f} min; "
-          f"CPU {1000 * cpu / n:.1f} ms/record (all processes) -> 8000 records on "
-          f"{args.threads} idle cores in {8000 * cpu / n / args.threads / 60:.2f} min "
-          f"(1-min load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)")
+    print(
+        f"ingest: {n} records, threads={args.threads}, wall {elapsed:.1f} s = "
+        f"{n / elapsed:.1f} records/s -> 8000 records in {8000 * elapsed / n / 60:.2f} min; "
+        f"CPU {1000 * cpu / n:.1f} ms/record (all processes) -> 8000 records on "
+        f"{args.threads} idle cores in {8000 * cpu / n / args.threads / 60:.2f} min "
+        f"(1-min load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)"
+    )
     print("wfdb detectors, ms per single-lead 10 s record:", time_wfdb_detectors(data_dir))
 
 

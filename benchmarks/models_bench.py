@@ -39,9 +39,15 @@ def write_random(out: Path, modality: str, seed: int = 0) -> tuple[Path, Path]:
     rng = np.random.default_rng(seed)
     splits = np.concatenate([[name] * n for name, n in SPLIT_SIZES.items()])
     ids = np.arange(len(splits), dtype=np.int64)
-    rec = pd.DataFrame({"ecg_id": ids, "patient_id": ids,
-                        "label": rng.integers(0, 2, len(ids)).astype(np.int8),
-                        "split": splits, "included": True})
+    rec = pd.DataFrame(
+        {
+            "ecg_id": ids,
+            "patient_id": ids,
+            "label": rng.integers(0, 2, len(ids)).astype(np.int8),
+            "split": splits,
+            "included": True,
+        }
+    )
     X = rng.normal(size=(len(ids), len(CHANNELS[modality]), 200)).astype(np.float32)
     write_signals(out / f"{modality}.parquet", ids, X, CHANNELS[modality], fs=500)
     write_table(rec, out / "records.parquet")
@@ -51,14 +57,30 @@ def write_random(out: Path, modality: str, seed: int = 0) -> tuple[Path, Path]:
 def architectures(space: dict) -> dict[str, dict]:
     """Smallest and largest corners of the search space, and the ResNet1d defaults."""
     return {
-        "smallest": {"depth": space["depth"][0], "width": space["width"][0],
-                     "kernel_size": min(space["kernel_size"]), "dropout": 0.0, "lr": 1e-3,
-                     "batch_size": max(space["batch_size"])},
-        "default": {"depth": 2, "width": 32, "kernel_size": 7, "dropout": 0.2, "lr": 1e-3,
-                    "batch_size": 64},
-        "largest": {"depth": space["depth"][1], "width": space["width"][1],
-                    "kernel_size": max(space["kernel_size"]), "dropout": 0.0, "lr": 1e-3,
-                    "batch_size": min(space["batch_size"])},
+        "smallest": {
+            "depth": space["depth"][0],
+            "width": space["width"][0],
+            "kernel_size": min(space["kernel_size"]),
+            "dropout": 0.0,
+            "lr": 1e-3,
+            "batch_size": max(space["batch_size"]),
+        },
+        "default": {
+            "depth": 2,
+            "width": 32,
+            "kernel_size": 7,
+            "dropout": 0.2,
+            "lr": 1e-3,
+            "batch_size": 64,
+        },
+        "largest": {
+            "depth": space["depth"][1],
+            "width": space["width"][1],
+            "kernel_size": max(space["kernel_size"]),
+            "dropout": 0.0,
+            "lr": 1e-3,
+            "batch_size": min(space["batch_size"]),
+        },
     }
 
 
@@ -71,21 +93,40 @@ def matmul_gflops(n: int = 512, repeat: int = 20) -> float:
     return 2 * n**3 * repeat / (time.perf_counter() - start) / 1e9
 
 
-def seconds_per_epoch(signals: Path, records: Path, modality: str, params: dict, epochs: int,
-                      device: torch.device) -> float:
+def seconds_per_epoch(
+    signals: Path, records: Path, modality: str, params: dict, epochs: int, device: torch.device
+) -> float:
     data = load_model_data(signals, records, modality)
     model = build_model(params, len(data.channels), data.n_samples)
-    result = fit(model, data.splits["train"], data.splits["val"], lr=params["lr"],
-                 batch_size=params["batch_size"], max_epochs=epochs, patience=None,
-                 device=device, seed=0, desc=f"bench {modality}")
+    result = fit(
+        model,
+        data.splits["train"],
+        data.splits["val"],
+        lr=params["lr"],
+        batch_size=params["batch_size"],
+        max_epochs=epochs,
+        patience=None,
+        device=device,
+        seed=0,
+        desc=f"bench {modality}",
+    )
     return result.seconds_per_epoch
 
 
-def seconds_per_trial(signals: Path, records: Path, modality: str, cfg: dict, trials: int,
-                      threads: int, root: Path) -> float:
+def seconds_per_trial(
+    signals: Path, records: Path, modality: str, cfg: dict, trials: int, threads: int, root: Path
+) -> float:
     start = time.perf_counter()
-    tune(signals, records, root / f"{modality}.db", root / f"{modality}.json", modality,
-         {**cfg, "n_trials": trials}, seed=0, threads=threads)
+    tune(
+        signals,
+        records,
+        root / f"{modality}.db",
+        root / f"{modality}.json",
+        modality,
+        {**cfg, "n_trials": trials},
+        seed=0,
+        threads=threads,
+    )
     return (time.perf_counter() - start) / trials
 
 
@@ -100,10 +141,14 @@ def main() -> None:
     configure_runtime(0, args.threads)
     device = resolve_device(args.device)
     tuning_epochs = int(cfg["tuning_epochs"])
-    print(f"device {device}, {torch.get_num_threads()} threads, splits {SPLIT_SIZES}, "
-          f"tuning_epochs {tuning_epochs}, matmul {matmul_gflops():.1f} GFLOP/s\n")
-    print(f"| modality | architecture (depth/width/kernel/batch) | s/epoch | "
-          f"s/trial ({tuning_epochs} epochs) |\n|---|---|---:|---:|")
+    print(
+        f"device {device}, {torch.get_num_threads()} threads, splits {SPLIT_SIZES}, "
+        f"tuning_epochs {tuning_epochs}, matmul {matmul_gflops():.1f} GFLOP/s\n"
+    )
+    print(
+        f"| modality | architecture (depth/width/kernel/batch) | s/epoch | "
+        f"s/trial ({tuning_epochs} epochs) |\n|---|---|---:|---:|"
+    )
     measured = {}
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -115,12 +160,14 @@ def main() -> None:
                 arch = f"{name} ({p['depth']}/{p['width']}/{p['kernel_size']}/{p['batch_size']})"
                 print(f"| {modality} | {arch} | {sec:.3f} | {sec * tuning_epochs:.1f} |")
             if args.tune_trials:
-                measured[modality] = seconds_per_trial(signals, records, modality, cfg,
-                                                       args.tune_trials, args.threads,
-                                                       root / modality)
+                measured[modality] = seconds_per_trial(
+                    signals, records, modality, cfg, args.tune_trials, args.threads, root / modality
+                )
     if measured:
-        print(f"\n| modality | tune(): s/trial (mean of {args.tune_trials} TPE trials, "
-              f"pruning on) |\n|---|---:|")
+        print(
+            f"\n| modality | tune(): s/trial (mean of {args.tune_trials} TPE trials, "
+            f"pruning on) |\n|---|---:|"
+        )
         for modality, sec in measured.items():
             print(f"| {modality} | {sec:.1f} |")
 

@@ -25,8 +25,16 @@ def summarize(run: Path) -> pd.DataFrame:
         bench = pd.read_csv(tsv, sep="\t")
         rows.append({"rule": rule, "s": bench["s"].iloc[-1], "max_rss": bench["max_rss"].iloc[-1]})
     jobs = pd.DataFrame(rows)
-    return jobs.groupby("rule").agg(jobs=("s", "size"), total_s=("s", "sum"), mean_s=("s", "mean"),
-                                    peak_rss_mb=("max_rss", "max")).round(2)
+    return (
+        jobs.groupby("rule")
+        .agg(
+            jobs=("s", "size"),
+            total_s=("s", "sum"),
+            mean_s=("s", "mean"),
+            peak_rss_mb=("max_rss", "max"),
+        )
+        .round(2)
+    )
 
 
 def main(run: str) -> None:
@@ -36,8 +44,10 @@ def main(run: str) -> None:
     records = run_dir / "data" / "records.parquet"
     if records.exists() and "ingest" in table.index:
         n = len(read_table(records, columns=["ecg_id"]))
-        print(f"\ningest: {n} records in {table.loc['ingest', 'total_s']:.1f} s = "
-              f"{n / table.loc['ingest', 'total_s']:.1f} records/s")
+        print(
+            f"\ningest: {n} records in {table.loc['ingest', 'total_s']:.1f} s = "
+            f"{n / table.loc['ingest', 'total_s']:.1f} records/s"
+        )
 
 
 if __name__ == "__main__":

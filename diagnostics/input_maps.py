@@ -46,18 +46,29 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for name, phi in maps.items():
             ecg12 = Path(tmp) / f"{name}.parquet"
-            write_table(long_table(cases.ids, sig.channels, t, t * 1000.0 / sig.fs,
-                                   phi.astype(np.float32)), ecg12,
-                        {"source": "ecg12", "method": name, "registered_method": name})
+            write_table(
+                long_table(cases.ids, sig.channels, t, t * 1000.0 / sig.fs, phi.astype(np.float32)),
+                ecg12,
+                {"source": "ecg12", "method": name, "registered_method": name},
+            )
             mapped = Path(tmp) / f"{name}_mapped.parquet"
             map_file(ecg12, mapped)
             for target, path in (("ecg12", ecg12), ("mapped", mapped)):
                 out = Path(tmp) / "scores.parquet"
-                score(path, res / "data/masks.parquet", res / "models/ecg12/predictions.parquet",
-                      out, Path(tmp) / "sweep.parquet", args.postprocessing, cfg)
+                score(
+                    path,
+                    res / "data/masks.parquet",
+                    res / "models/ecg12/predictions.parquet",
+                    out,
+                    Path(tmp) / "sweep.parquet",
+                    args.postprocessing,
+                    cfg,
+                )
                 s = read_table(out)
-                print(f"{name:<10} {target:<8} {s['dice'].mean():6.3f} "
-                      f"{s['floor_dice'].mean():6.3f} {s['threshold'].iloc[0]:9.2f}")
+                print(
+                    f"{name:<10} {target:<8} {s['dice'].mean():6.3f} "
+                    f"{s['floor_dice'].mean():6.3f} {s['threshold'].iloc[0]:9.2f}"
+                )
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ import yaml
 
 def test_env_pins_match_pyproject(repo):
     deps = tomllib.loads((repo / "pyproject.toml").read_text())["project"]["dependencies"]
-    pins = {re.split(r"[<>=!~]", d)[0]: d[len(re.split(r"[<>=!~]", d)[0]):] for d in deps}
+    pins = {re.split(r"[<>=!~]", d)[0]: d[len(re.split(r"[<>=!~]", d)[0]) :] for d in deps}
     conda_names = {"pytorch": "torch"}
     files = sorted((repo / "envs").glob("*.yaml"))
     assert len(files) >= 5

@@ -13,8 +13,9 @@ def test_signal_round_trip_keeps_values_order_and_metadata(tmp_path):
     X = rng.normal(size=(5, 3, 7)).astype(np.float32)
     ids = [10, 3, 7, 1, 2]
     path = tmp_path / "s.parquet"
-    io.write_signals(path, ids, X, ["x", "y", "z"], 500, columns={"split": list("abcde")},
-                     metadata={"seed": 4})
+    io.write_signals(
+        path, ids, X, ["x", "y", "z"], 500, columns={"split": list("abcde")}, metadata={"seed": 4}
+    )
     s = io.read_signals(path)
     np.testing.assert_array_equal(s.X, X)
     assert list(s.ids) == ids and s.channels == ["x", "y", "z"] and s.fs == 500
@@ -33,10 +34,9 @@ def test_write_signals_rejects_wrong_channel_count(tmp_path):
 
 def test_atomic_write_leaves_nothing_on_error(tmp_path):
     target = tmp_path / "out.json"
-    with pytest.raises(RuntimeError):
-        with io.atomic_write(target) as tmp:
-            tmp.write_text("partial")
-            raise RuntimeError("boom")
+    with pytest.raises(RuntimeError), io.atomic_write(target) as tmp:
+        tmp.write_text("partial")
+        raise RuntimeError("boom")
     assert not target.exists() and not list(tmp_path.iterdir())
 
 

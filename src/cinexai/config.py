@@ -1,9 +1,9 @@
 """Configuration checks that a JSON schema cannot express, run when the DAG is built.
 
-The schema (``workflow/schemas/config.schema.yaml``) rejects unknown keys and bad values; this module
-checks the relations between keys (split sums to 1, every method instance names a registered method,
-controls and figure settings name grid members, sources have a model) and that given paths exist.
-Each failure raises :class:`ConfigError` naming the key.
+The schema (``cinexai/schemas/config.schema.yaml``, shipped as package data) rejects unknown
+keys and bad values; this module checks the relations between keys (split sums to 1, every
+method instance names a registered method, controls and figure settings name grid members,
+sources have a model) and that given paths exist. Each failure raises :class:`ConfigError` naming the key.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 import jsonschema
 import yaml
 
-SCHEMA = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
+SCHEMA = Path(__file__).resolve().parent / "schemas" / "config.schema.yaml"
 
 
 class ConfigError(ValueError):
@@ -25,7 +25,9 @@ class ConfigError(ValueError):
 def validate_schema(config: dict[str, Any], schema: str | Path = SCHEMA) -> None:
     """Validate against the JSON schema; the error names the offending key path."""
     spec = yaml.safe_load(Path(schema).read_text())
-    error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(spec).iter_errors(config))
+    error = jsonschema.exceptions.best_match(
+        jsonschema.Draft202012Validator(spec).iter_errors(config)
+    )
     if error is not None:
         where = ".".join(str(p) for p in error.absolute_path) or "<top level>"
         raise ConfigError(f"config key '{where}': {error.message}")
@@ -40,8 +42,10 @@ def check_config(config: dict[str, Any]) -> None:
         raise ConfigError(f"config key 'data.split': fractions must sum to 1, got {split}")
     mask = (config["models"].get("augment") or {}).get("time_mask")
     if mask and not mask["width_ms"][0] <= mask["width_ms"][1] <= config["data"]["window_ms"]:
-        raise ConfigError(f"config key 'models.augment.time_mask.width_ms': need lo <= hi <= "
-                          f"data.window_ms ({config['data']['window_ms']}), got {mask['width_ms']}")
+        raise ConfigError(
+            f"config key 'models.augment.time_mask.width_ms': need lo <= hi <= "
+            f"data.window_ms ({config['data']['window_ms']}), got {mask['width_ms']}"
+        )
     for name, entry in config["methods"].items():
         try:  # unknown registered method, parameter or model variant
             resolve(name, entry or {})
@@ -50,20 +54,28 @@ def check_config(config: dict[str, Any]) -> None:
     names = set(config["methods"]) | {"oracle"}
     for control in config["evaluation"]["controls"]:
         if control not in names:
-            raise ConfigError(f"config key 'evaluation.controls': '{control}' is neither a method "
-                              "instance in 'methods' nor 'oracle'")
+            raise ConfigError(
+                f"config key 'evaluation.controls': '{control}' is neither a method "
+                "instance in 'methods' nor 'oracle'"
+            )
     if config["figures"]["method"] not in config["methods"]:
-        raise ConfigError(f"config key 'figures.method': '{config['figures']['method']}' is not a "
-                          "method instance in 'methods'")
+        raise ConfigError(
+            f"config key 'figures.method': '{config['figures']['method']}' is not a "
+            "method instance in 'methods'"
+        )
     if config["figures"]["postprocessing"] not in config["postprocessing"]:
         raise ConfigError("config key 'figures.postprocessing': not in 'postprocessing'")
     missing = set(config["attribution"]["sources"]) - set(config["models"]["modalities"])
     if missing:
-        raise ConfigError(f"config key 'attribution.sources': {sorted(missing)} has no model in "
-                          "'models.modalities'")
+        raise ConfigError(
+            f"config key 'attribution.sources': {sorted(missing)} has no model in "
+            "'models.modalities'"
+        )
     if config["attribution"]["mapped"] and "ecg12" not in config["attribution"]["sources"]:
-        raise ConfigError("config key 'attribution.mapped': the mapped source needs 'ecg12' in "
-                          "'attribution.sources'")
+        raise ConfigError(
+            "config key 'attribution.mapped': the mapped source needs 'ecg12' in "
+            "'attribution.sources'"
+        )
     if config["dataset"] == "ptbxl":
         database = Path(config["ptbxl_dir"]) / "ptbxl_database.csv"
         if not database.is_file():

@@ -36,8 +36,19 @@ os.umask(_UMASK)
 
 #: Packages whose versions are recorded with every output.
 PROVENANCE_PACKAGES = (
-    "cinexai", "numpy", "scipy", "pandas", "pyarrow", "torch", "captum", "shap", "lime",
-    "optuna", "scikit-learn", "wfdb", "snakemake",
+    "cinexai",
+    "numpy",
+    "scipy",
+    "pandas",
+    "pyarrow",
+    "torch",
+    "captum",
+    "shap",
+    "lime",
+    "optuna",
+    "scikit-learn",
+    "wfdb",
+    "snakemake",
 )
 
 
@@ -72,8 +83,11 @@ def _to_jsonable(obj: Any) -> Any:
     return obj
 
 
-def write_table(df: pd.DataFrame | pa.Table, path: str | os.PathLike[str],
-                metadata: dict[str, Any] | None = None) -> None:
+def write_table(
+    df: pd.DataFrame | pa.Table,
+    path: str | os.PathLike[str],
+    metadata: dict[str, Any] | None = None,
+) -> None:
     """Write a table to Parquet atomically, with ``metadata`` (JSON-able) under the cinexai key."""
     table = df if isinstance(df, pa.Table) else pa.Table.from_pandas(df, preserve_index=False)
     if metadata is not None:
@@ -84,11 +98,13 @@ def write_table(df: pd.DataFrame | pa.Table, path: str | os.PathLike[str],
         pq.write_table(table, tmp)
 
 
-def read_table(path: str | os.PathLike[str], columns: Sequence[str] | None = None,
-               filters: Any = None) -> pd.DataFrame:
+def read_table(
+    path: str | os.PathLike[str], columns: Sequence[str] | None = None, filters: Any = None
+) -> pd.DataFrame:
     """Read a Parquet file (or a hive-partitioned directory) into pandas."""
-    return pq.read_table(path, columns=list(columns) if columns else None,
-                         filters=filters).to_pandas()
+    return pq.read_table(
+        path, columns=list(columns) if columns else None, filters=filters
+    ).to_pandas()
 
 
 def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
@@ -114,16 +130,29 @@ class SignalSet:
         index = {int(i): k for k, i in enumerate(self.ids)}
         missing = [int(i) for i in ids if int(i) not in index]
         if missing:
-            raise KeyError(f"record id {missing[0]} not in signal table "
-                           f"({len(missing)} missing of {len(ids)})")
+            raise KeyError(
+                f"record id {missing[0]} not in signal table ({len(missing)} missing of {len(ids)})"
+            )
         rows = np.array([index[int(i)] for i in ids], dtype=int)
-        return SignalSet(self.ids[rows], self.X[rows], self.channels, self.fs,
-                         self.frame.iloc[rows].reset_index(drop=True), self.meta)
+        return SignalSet(
+            self.ids[rows],
+            self.X[rows],
+            self.channels,
+            self.fs,
+            self.frame.iloc[rows].reset_index(drop=True),
+            self.meta,
+        )
 
 
-def write_signals(path: str | os.PathLike[str], ids: Sequence[int] | np.ndarray, X: np.ndarray,
-                  channels: Sequence[str], fs: float, columns: dict[str, Any] | None = None,
-                  metadata: dict[str, Any] | None = None) -> None:
+def write_signals(
+    path: str | os.PathLike[str],
+    ids: Sequence[int] | np.ndarray,
+    X: np.ndarray,
+    channels: Sequence[str],
+    fs: float,
+    columns: dict[str, Any] | None = None,
+    metadata: dict[str, Any] | None = None,
+) -> None:
     """Write an (N, C, T) array as one row per record: ``id``, extra ``columns``, ``signal``.
 
     ``signal`` is ``fixed_size_list<float32>[C*T]`` in channel-major order.  Channel names, ``fs``
@@ -137,8 +166,11 @@ def write_signals(path: str | os.PathLike[str], ids: Sequence[int] | np.ndarray,
     arrays = {"id": pa.array(np.asarray(ids, dtype=np.int64))}
     for name, values in (columns or {}).items():
         arrays[name] = pa.array(values)
-    arrays["signal"] = pa.FixedSizeListArray.from_arrays(flat, c * t) if n else pa.array(
-        [], type=pa.list_(pa.float32(), c * t))
+    arrays["signal"] = (
+        pa.FixedSizeListArray.from_arrays(flat, c * t)
+        if n
+        else pa.array([], type=pa.list_(pa.float32(), c * t))
+    )
     table = pa.table(arrays)
     meta = {"channels": list(channels), "fs": float(fs), "n_samples": int(t), **(metadata or {})}
     write_table(table, path, meta)

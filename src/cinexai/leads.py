@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 #: PTB-XL / WFDB lead order.
-LEADS: tuple[str, ...] = ("I", "II", "III", "aVR", "aVL", "aVF",
-                          "V1", "V2", "V3", "V4", "V5", "V6")
+LEADS: tuple[str, ...] = ("I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6")
 #: The 8 independent leads, the column order of the VCG matrices.
 INDEPENDENT_LEADS: tuple[str, ...] = ("I", "II", "V1", "V2", "V3", "V4", "V5", "V6")
 #: CineECG trajectory channels (mm, heart-model axes).
@@ -22,5 +21,7 @@ def twelve_from_eight(e8: np.ndarray) -> np.ndarray:
     """Expand (..., 8, T) independent leads to (..., 12, T) in :data:`LEADS` order."""
     i, ii = e8[..., 0, :], e8[..., 1, :]
     d = derive_limb_leads(i, ii)
-    return np.stack([i, ii, d["III"], d["aVR"], d["aVL"], d["aVF"],
-                     *[e8[..., k, :] for k in range(2, 8)]], axis=-2)
+    return np.stack(
+        [i, ii, d["III"], d["aVR"], d["aVL"], d["aVF"], *[e8[..., k, :] for k in range(2, 8)]],
+        axis=-2,
+    )

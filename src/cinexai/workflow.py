@@ -15,8 +15,11 @@ def logged(snakemake: Any) -> Iterator[logging.Logger]:
     """Redirect stdout/stderr (tqdm) and the ``cinexai`` loggers into ``snakemake.log[0]``."""
     path = Path(snakemake.log[0])
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", buffering=1) as fh, contextlib.redirect_stderr(fh), \
-            contextlib.redirect_stdout(fh):
+    with (
+        open(path, "w", buffering=1) as fh,
+        contextlib.redirect_stderr(fh),
+        contextlib.redirect_stdout(fh),
+    ):
         handler = logging.StreamHandler(fh)
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         root = logging.getLogger()

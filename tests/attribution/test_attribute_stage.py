@@ -9,10 +9,20 @@ import pandas as pd
 import pytest
 import torch
 
-from cinexai.attribution.run import (attribute, load_checked_model, randomization_seed,
-                                     randomized_models)
-from cinexai.io import (file_sha256, read_metadata, read_signals, read_table, write_signals,
-                        write_table)
+from cinexai.attribution.run import (
+    attribute,
+    load_checked_model,
+    randomization_seed,
+    randomized_models,
+)
+from cinexai.io import (
+    file_sha256,
+    read_metadata,
+    read_signals,
+    read_table,
+    write_signals,
+    write_table,
+)
 
 CFG = {"output": "probability", "one_pass": True, "batch_size": 64, "device": "cpu"}
 IG = {"method": "integrated_gradients", "n_steps": 6, "nt_samples": 3}
@@ -22,11 +32,27 @@ def _out(tmp_path: Path, source: str, name: str) -> Path:
     return tmp_path / "attributions" / f"source={source}" / f"method={name}" / "part-0.parquet"
 
 
-def _run(paths: dict, out: Path, source: str = "ecg12", name: str = "ig_small",
-         method_cfg: dict | None = None, cfg: dict | None = None, model: str = "model12") -> None:
+def _run(
+    paths: dict,
+    out: Path,
+    source: str = "ecg12",
+    name: str = "ig_small",
+    method_cfg: dict | None = None,
+    cfg: dict | None = None,
+    model: str = "model12",
+) -> None:
     signals = paths["windows"] if source == "ecg12" else paths["cineecg"]
-    attribute(signals, paths["records"], paths[model], out, source, name,
-              IG if method_cfg is None else method_cfg, CFG if cfg is None else cfg, seed=3)
+    attribute(
+        signals,
+        paths["records"],
+        paths[model],
+        out,
+        source,
+        name,
+        IG if method_cfg is None else method_cfg,
+        CFG if cfg is None else cfg,
+        seed=3,
+    )
 
 
 def test_attribute_writes_long_format_with_provenance(dataset: dict, tmp_path: Path) -> None:
@@ -36,7 +62,7 @@ def test_attribute_writes_long_format_with_provenance(dataset: dict, tmp_path: P
     assert list(df.columns) == ["case_id", "channel", "t", "time_ms", "phi"]
     assert df["case_id"].dtype == np.int64 and df["t"].dtype == np.int16
     assert df["phi"].dtype == np.float32 and df["time_ms"].dtype == np.float32
-    assert sorted(df["case_id"].unique()) == [100, 101, 102, 103]   # evaluation & included only
+    assert sorted(df["case_id"].unique()) == [100, 101, 102, 103]  # evaluation & included only
     assert len(df) == 4 * 12 * 40 and df["phi"].abs().max() > 0
     assert df.loc[df.t == 10, "time_ms"].iloc[0] == pytest.approx(20.0)
     meta = read_metadata(out)
@@ -50,8 +76,9 @@ def test_attribute_writes_long_format_with_provenance(dataset: dict, tmp_path: P
     assert set(hive["source"].astype(str)) == {"ecg12"}
 
 
-def test_one_and_two_pass_runs_agree_and_randomized_model_differs(dataset: dict,
-                                                                   tmp_path: Path) -> None:
+def test_one_and_two_pass_runs_agree_and_randomized_model_differs(
+    dataset: dict, tmp_path: Path
+) -> None:
     one, two, rnd = (_out(tmp_path, "cineecg", n) for n in ("one", "two", "rnd"))
     _run(dataset, one, "cineecg", "one", model="model3")
     _run(dataset, two, "cineecg", "two", model="model3", cfg={**CFG, "one_pass": False})
@@ -76,9 +103,9 @@ def test_randomized_control_draws_one_network_per_case(dataset: dict, tmp_path: 
     net = load_checked_model(dataset["model3"], 3, "cineecg", torch.device("cpu"))
     models = randomized_models(net, 3)
     first, second = models(np.array([100])), models(np.array([101]))
-    assert not torch.equal(first.fc.weight, second.fc.weight)        # a network per case
+    assert not torch.equal(first.fc.weight, second.fc.weight)  # a network per case
     assert torch.equal(models(np.array([100])).fc.weight, first.fc.weight)  # the same one again
-    assert not torch.equal(first.fc.weight, net.fc.weight)           # not the trained weights
+    assert not torch.equal(first.fc.weight, net.fc.weight)  # not the trained weights
     assert not any(p.requires_grad for p in first.parameters()) and not first.training
 
 
@@ -99,11 +126,29 @@ def test_model_source_mismatch_names_model_and_channels(dataset: dict, tmp_path:
 
 def test_source_channel_mismatch(dataset: dict, tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=r"source 'cineecg' expects channels \['x', 'y', 'z'\]"):
-        attribute(dataset["windows"], dataset["records"], dataset["model3"],
-                  tmp_path / "o.parquet", "cineecg", "ig", IG, CFG, seed=0)
+        attribute(
+            dataset["windows"],
+            dataset["records"],
+            dataset["model3"],
+            tmp_path / "o.parquet",
+            "cineecg",
+            "ig",
+            IG,
+            CFG,
+            seed=0,
+        )
     with pytest.raises(ValueError, match="mapped"):
-        attribute(dataset["windows"], dataset["records"], dataset["model12"],
-                  tmp_path / "o.parquet", "mapped", "ig", IG, CFG, seed=0)
+        attribute(
+            dataset["windows"],
+            dataset["records"],
+            dataset["model12"],
+            tmp_path / "o.parquet",
+            "mapped",
+            "ig",
+            IG,
+            CFG,
+            seed=0,
+        )
     assert not (tmp_path / "o.parquet").exists()
 
 

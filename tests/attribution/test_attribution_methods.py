@@ -14,8 +14,17 @@ from cinexai.attribution.kernel_shap import l1_setting, n_samples
 from cinexai.attribution.lime_method import n_features, vectorized_undiscretize
 
 
-def _phi(h: Any, instance: str, cfg: dict, x: torch.Tensor, channels: int = 3, seed: int = 3,
-         one_pass: bool = True, output: str = "probability", ids: list[int] | None = None):
+def _phi(
+    h: Any,
+    instance: str,
+    cfg: dict,
+    x: torch.Tensor,
+    channels: int = 3,
+    seed: int = 3,
+    one_pass: bool = True,
+    output: str = "probability",
+    ids: list[int] | None = None,
+):
     name, params = registry.resolve(instance, cfg)
     ctx = h.context(channels, params, seed=seed)
     ctx.case_ids = None if ids is None else np.asarray(ids)
@@ -26,14 +35,16 @@ def _phi(h: Any, instance: str, cfg: dict, x: torch.Tensor, channels: int = 3, s
 @pytest.mark.parametrize("baseline", ["zero", "reference_mean"])
 def test_ig_completeness_without_noise(baseline: str, h: Any) -> None:
     x = h.inputs(3, 3)
-    phi, ctx, f = _phi(h, "integrated_gradients", {"baseline": baseline, "nt_samples": 0,
-                                                "n_steps": 64}, x)
+    phi, ctx, f = _phi(
+        h, "integrated_gradients", {"baseline": baseline, "nt_samples": 0, "n_steps": 64}, x
+    )
     g = base.one_pass_forward(f)
     with torch.no_grad():
         expected = (g(x) - g(ctx.baseline(baseline, x)))[:, 0].numpy()
     assert np.abs(expected).max() > 1e-4
-    np.testing.assert_allclose(phi.sum(axis=(1, 2)), expected, rtol=2e-2,
-                               atol=2e-3 * np.abs(expected).max())
+    np.testing.assert_allclose(
+        phi.sum(axis=(1, 2)), expected, rtol=2e-2, atol=2e-3 * np.abs(expected).max()
+    )
 
 
 def test_ig_noise_tunnel_is_seeded_and_changes_the_map(h: Any) -> None:
@@ -59,15 +70,15 @@ def test_ig_internal_batch_size_does_not_change_the_path_integral(h: Any) -> Non
 def test_gradient_shap_groups_cases_without_changing_shapes(h: Any) -> None:
     x = h.inputs(5, 3)
     name, params = registry.resolve("gradient_shap", {"n_samples": 4})
-    ctx = h.context(3, params, batch_size=8)   # 2 cases per captum call
+    ctx = h.context(3, params, batch_size=8)  # 2 cases per captum call
     f = base.one_pass_forward(base.output_function(h.model(3), "probability"))
     out = registry.get(name).fn(f, x, ctx, 0)
     assert out.shape == x.shape and np.isfinite(out).all()
-    assert (np.abs(out).sum(axis=(1, 2)) > 0).all()     # every group was attributed
+    assert (np.abs(out).sum(axis=(1, 2)) > 0).all()  # every group was attributed
 
 
 def test_kernel_shap_selection_and_efficiency(h: Any) -> None:
-    x = h.inputs(2, 3)                       # 120 features, fewer than nsamples
+    x = h.inputs(2, 3)  # 120 features, fewer than nsamples
     sel, ctx, f = _phi(h, "kernel_shap", {"nsamples": 300}, x)
     full, _, _ = _phi(h, "kernel_shap", {"nsamples": 300, "l1_reg": "false"}, x)
     assert ((sel != 0).sum(axis=(1, 2)) <= 10).all()
@@ -95,7 +106,7 @@ def test_kernel_shap_l1_setting() -> None:
 def test_vectorized_undiscretize_matches_lime() -> None:
     rng = np.random.default_rng(0)
     train = rng.normal(size=(40, 30))
-    train[:, 4] = 1.0                            # a constant feature (min == max in its bins)
+    train[:, 4] = 1.0  # a constant feature (min == max in its bins)
     x = rng.normal(size=30)
 
     def predict(d: np.ndarray) -> np.ndarray:
@@ -106,8 +117,9 @@ def test_vectorized_undiscretize_matches_lime() -> None:
         lime = LimeTabularExplainer(train, mode="regression", random_state=np.random.RandomState(4))
         if fast:
             lime.discretizer.undiscretize = vectorized_undiscretize(lime.discretizer)
-        maps.append(sorted(lime.explain_instance(x, predict, num_features=30,
-                                                 num_samples=100).local_exp[1]))
+        maps.append(
+            sorted(lime.explain_instance(x, predict, num_features=30, num_samples=100).local_exp[1])
+        )
     assert maps[0] == maps[1]
 
 
@@ -130,7 +142,7 @@ def test_random_control_is_seeded_per_case(h: Any) -> None:
     b, _, _ = _phi(h, "random", {}, x, channels=12, seed=5, ids=[7, 8, 9], one_pass=False)
     c, _, _ = _phi(h, "random", {}, x, channels=12, seed=6, ids=[7, 8, 9])
     alone, _, _ = _phi(h, "random", {}, x[1:2], channels=12, seed=5, ids=[8])
-    np.testing.assert_array_equal(a, b)            # Eq. 1 does not apply to the control
+    np.testing.assert_array_equal(a, b)  # Eq. 1 does not apply to the control
     np.testing.assert_array_equal(a[1], alone[0])  # depends on (seed, case id) only
     assert not np.allclose(a, c)
     assert abs(a.mean()) < 0.1 and abs(a.std() - 1) < 0.1

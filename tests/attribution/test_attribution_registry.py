@@ -13,7 +13,7 @@ METHODS = {"integrated_gradients", "gradient_shap", "kernel_shap", "lime", "rand
 
 
 def test_all_methods_registered_and_modules_define_them() -> None:
-    assert METHODS <= set(registry.available())
+    assert set(registry.available()) >= METHODS
     for name in METHODS:
         module = importlib.import_module(registry.module_of(name))
         assert inspect.getsource(registry.get(name).fn) in inspect.getsource(module)
@@ -54,7 +54,7 @@ def test_every_default_config_instance_resolves(default_config: dict) -> None:
 
 
 def test_register_twice_from_another_module_is_an_error() -> None:
-    def attribute(forward, x, ctx, target):  # noqa: ANN001, ANN202 - a stand-in method
+    def attribute(forward, x, ctx, target):
         return x
 
     with pytest.raises(ValueError, match="registered twice"):

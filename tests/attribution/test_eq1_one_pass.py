@@ -15,11 +15,15 @@ from cinexai.attribution import base, registry
 
 CASES = {
     "integrated_gradients": {"n_steps": 8, "nt_samples": 4},
-    "integrated_gradients_ref": {"method": "integrated_gradients", "baseline": "reference_mean",
-                                 "n_steps": 8, "nt_samples": 4},
+    "integrated_gradients_ref": {
+        "method": "integrated_gradients",
+        "baseline": "reference_mean",
+        "n_steps": 8,
+        "nt_samples": 4,
+    },
     "gradient_shap": {"n_samples": 8},
-    "kernel_shap": {},                                       # l1_reg="num_features(10)"
-    "lime": {"num_samples": 120},                            # num_features=10, selection auto
+    "kernel_shap": {},  # l1_reg="num_features(10)"
+    "lime": {"num_samples": 120},  # num_features=10, selection auto
     "lime_all": {"method": "lime", "num_samples": 120, "num_features": "all"},
 }
 
@@ -42,8 +46,10 @@ def test_one_pass_equals_two_pass_probability(instance: str, h: Any) -> None:
 
 @pytest.mark.parametrize("name", ["integrated_gradients", "gradient_shap"])
 def test_one_pass_equals_two_pass_logit_for_linear_methods(name: str, h: Any) -> None:
-    _, params = registry.resolve(name, {"n_steps": 8, "nt_samples": 4} if name ==
-                                 "integrated_gradients" else {"n_samples": 8})
+    _, params = registry.resolve(
+        name,
+        {"n_steps": 8, "nt_samples": 4} if name == "integrated_gradients" else {"n_samples": 8},
+    )
     f = base.output_function(h.model(3), "logit")
     x, ctx = h.inputs(2, 3), h.context(3, params)
     one = base.bipolar_phi(registry.get(name), f, x, ctx, one_pass=True)
@@ -68,8 +74,9 @@ def test_output_function_and_g(h: Any) -> None:
     np.testing.assert_allclose(p.sum(1).detach().numpy(), 1.0, rtol=1e-6)
     logits = base.output_function(model, "logit")(x)
     g = base.one_pass_forward(base.output_function(model, "logit"))(x)
-    np.testing.assert_allclose(g[:, 0].detach().numpy(),
-                               ((logits[:, 1] - logits[:, 0]) / 2).detach().numpy(), rtol=1e-6)
+    np.testing.assert_allclose(
+        g[:, 0].detach().numpy(), ((logits[:, 1] - logits[:, 0]) / 2).detach().numpy(), rtol=1e-6
+    )
     with pytest.raises(ValueError, match="probability"):
         base.output_function(model, "log_softmax")
 

@@ -15,9 +15,9 @@ from cinexai.leads import LEADS
 
 def test_map_phi_hand_computed() -> None:
     phi = np.zeros((2, 12, 3))
-    phi[0, 0] = [1.0, -1.0, 0.5]      # lead sums: [1 + 1, -1 - 3, 0.5 + 0] = [2, -4, 0.5]
+    phi[0, 0] = [1.0, -1.0, 0.5]  # lead sums: [1 + 1, -1 - 3, 0.5 + 0] = [2, -4, 0.5]
     phi[0, 7] = [1.0, -3.0, 0.0]
-    phi[1, 11] = [0.0, 0.25, -0.5]    # sums [0, 0.25, -0.5] -> max |.| = 0.5
+    phi[1, 11] = [0.0, 0.25, -0.5]  # sums [0, 0.25, -0.5] -> max |.| = 0.5
     out = map_phi(phi)
     np.testing.assert_allclose(out[0], [0.5, -1.0, 0.125])
     np.testing.assert_allclose(out[1], [0.0, 0.5, -1.0])
@@ -41,8 +41,11 @@ def test_map_phi_rejects_non_12_lead() -> None:
 
 def _ecg12_file(path: Path, phi: np.ndarray, ids: list[int]) -> None:
     t = np.arange(phi.shape[2])
-    write_table(long_table(np.array(ids), LEADS, t, t * 2.0, phi), path,
-                {"source": "ecg12", "method": "integrated_gradients", "seed": 3})
+    write_table(
+        long_table(np.array(ids), LEADS, t, t * 2.0, phi),
+        path,
+        {"source": "ecg12", "method": "integrated_gradients", "seed": 3},
+    )
 
 
 def test_map_file(tmp_path: Path) -> None:
@@ -79,7 +82,10 @@ def test_map_file_missing_lead_names_case_and_writes_nothing(tmp_path: Path) -> 
 def test_map_file_rejects_other_sources(tmp_path: Path) -> None:
     src = tmp_path / "in.parquet"
     t = np.arange(4)
-    write_table(long_table(np.array([1]), ["x", "y", "z"], t, t * 2.0, np.ones((1, 3, 4))), src,
-                {"source": "cineecg"})
+    write_table(
+        long_table(np.array([1]), ["x", "y", "z"], t, t * 2.0, np.ones((1, 3, 4))),
+        src,
+        {"source": "cineecg"},
+    )
     with pytest.raises(ValueError, match="source=ecg12"):
         map_file(src, tmp_path / "out.parquet")

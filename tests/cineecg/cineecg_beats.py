@@ -20,8 +20,12 @@ def lobe(direction: list[float], centre_ms: float, width_ms: float) -> np.ndarra
 
 def normal_dipole() -> np.ndarray:
     """Septal rightward-anterior force, main leftward-posterior-inferior force, leftward T wave."""
-    return (lobe([-0.3, 0.1, -0.3], 14, 6) + lobe([1.3, 0.7, 0.6], 45, 11)
-            + lobe([-0.2, -0.3, 0.4], 75, 8) + lobe([0.35, 0.25, -0.1], 280, 45))
+    return (
+        lobe([-0.3, 0.1, -0.3], 14, 6)
+        + lobe([1.3, 0.7, 0.6], 45, 11)
+        + lobe([-0.2, -0.3, 0.4], 75, 8)
+        + lobe([0.35, 0.25, -0.1], 280, 45)
+    )
 
 
 def rbbb_dipole() -> np.ndarray:

@@ -41,8 +41,9 @@ def test_normal_qrs_ends_toward_lv_free_wall(model, normal_ecg):
     traj, end = _run(normal_ecg)
     lm = model.landmarks
     terminal = traj[:, end - 1]
-    assert (np.linalg.norm(terminal - lm["lv_free_wall"])
-            < np.linalg.norm(lm["septum"] - lm["lv_free_wall"]))
+    assert np.linalg.norm(terminal - lm["lv_free_wall"]) < np.linalg.norm(
+        lm["septum"] - lm["lv_free_wall"]
+    )
 
 
 def test_late_rightward_anterior_force_moves_terminal_qrs_toward_rv(model, normal_ecg, rbbb_ecg):
@@ -50,7 +51,7 @@ def test_late_rightward_anterior_force_moves_terminal_qrs_toward_rv(model, norma
     t_norm, e_norm = _run(normal_ecg)
     t_rbbb, e_rbbb = _run(rbbb_ecg)
     assert e_rbbb > e_norm  # the late force widens the detected QRS
-    assert (np.linalg.norm(t_rbbb[:, e_rbbb - 1] - rv) < np.linalg.norm(t_norm[:, e_norm - 1] - rv))
+    assert np.linalg.norm(t_rbbb[:, e_rbbb - 1] - rv) < np.linalg.norm(t_norm[:, e_norm - 1] - rv)
 
 
 def test_qrs_end_is_bounded_and_tracks_the_beat(normal_ecg):

@@ -23,9 +23,12 @@ PARTITION = "main"  # the partition slurm_local.sh creates, and the profile's de
 
 # Faster than the profile's site settings: a local file system, and jobs that last seconds.
 FAST_POLLING = [
-    "--slurm-init-seconds-before-status-checks", "2",
-    "--seconds-between-status-checks", "2",
-    "--latency-wait", "5",
+    "--slurm-init-seconds-before-status-checks",
+    "2",
+    "--seconds-between-status-checks",
+    "2",
+    "--latency-wait",
+    "5",
 ]
 # Expected SLURM limits per rule, from the resources in Snakefile.toy.
 EXPECTED = {
@@ -68,11 +71,17 @@ def scontrol_job(job_id: str) -> dict[str, str]:
 @pytest.mark.slow
 def test_toy_workflow_runs_as_slurm_jobs(slurm_cluster: None, tmp_path: Path) -> None:
     cmd = [
-        sys.executable, "-m", "snakemake",
-        "--snakefile", str(TOY),
-        "--directory", str(tmp_path),
-        "--workflow-profile", str(PROFILE),
-        "--max-threads", EXPECTED["part"]["threads"],  # the profile's cap is a site value
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--snakefile",
+        str(TOY),
+        "--directory",
+        str(tmp_path),
+        "--workflow-profile",
+        str(PROFILE),
+        "--max-threads",
+        EXPECTED["part"]["threads"],  # the profile's cap is a site value
         "--slurm-no-account",  # no accounting database on the local cluster
         *FAST_POLLING,
     ]

@@ -42,7 +42,9 @@ def test_window_matches_noise_free_beat(synth) -> None:
     noisy, _ = synth(np.random.default_rng(5))
     result = beats.process_signal(noisy, FS, 200, LEADS)
     start = result.qrs_onset  # the record sample the window starts at
-    truth = clean[:, start:start + 200] - clean[:, start - 15:start - 5].mean(axis=1, keepdims=True)
+    truth = clean[:, start : start + 200] - clean[:, start - 15 : start - 5].mean(
+        axis=1, keepdims=True
+    )
     assert np.abs(result.window - truth).max() < 0.05
     assert np.corrcoef(result.window.ravel(), truth.ravel())[0, 1] > 0.999
 
@@ -72,8 +74,9 @@ def test_bandpass_keeps_qrs_band_and_removes_mains_and_drift() -> None:
         assert low <= gain <= high, (freq, gain)
 
 
-@pytest.mark.parametrize("lead, kind, reason", [("V3", "nan", "nan in lead V3"),
-                                                ("aVL", "flat", "flat lead aVL")])
+@pytest.mark.parametrize(
+    "lead, kind, reason", [("V3", "nan", "nan in lead V3"), ("aVL", "flat", "flat lead aVL")]
+)
 def test_bad_leads_are_named(synth, lead: str, kind: str, reason: str) -> None:
     x, _ = synth(np.random.default_rng(7))
     if kind == "nan":

@@ -16,8 +16,11 @@ from cinexai.leads import LEADS
 
 
 def _tables(out: Path) -> tuple[pd.DataFrame, pd.DataFrame, object]:
-    return (read_table(out / "records.parquet"), read_table(out / "exclusions.parquet"),
-            read_signals(out / "windows.parquet"))
+    return (
+        read_table(out / "records.parquet"),
+        read_table(out / "exclusions.parquet"),
+        read_signals(out / "windows.parquet"),
+    )
 
 
 def test_fixture_writer_matches_wfdb(tmp_path: Path, helpers) -> None:
@@ -62,8 +65,15 @@ def test_labels_and_schema(ingested) -> None:
     records, exclusions, _ = _tables(out)
     schema = pq.read_schema(out / "records.parquet")
     assert {f.name: str(f.type) for f in schema} == {
-        "ecg_id": "int64", "patient_id": "int64", "label": "int8", "split": "string",
-        "included": "bool", "qrs_onset": "int32", "n_beats": "int32", "heart_rate": "float"}
+        "ecg_id": "int64",
+        "patient_id": "int64",
+        "label": "int8",
+        "split": "string",
+        "included": "bool",
+        "qrs_onset": "int32",
+        "n_beats": "int32",
+        "heart_rate": "float",
+    }
     for ecg_id, label in records.set_index("ecg_id")["label"].items():
         assert label == truth["labels"][ecg_id], ecg_id
         assert records.set_index("ecg_id").at[ecg_id, "patient_id"] == truth["patients"][ecg_id]

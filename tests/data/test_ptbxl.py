@@ -30,9 +30,15 @@ def test_bad_scp_codes_names_the_record(tmp_path: Path, helpers) -> None:
 
 
 def test_labels_from_scp_codes(tmp_path: Path, helpers) -> None:
-    codes = {1: {"NORM": 100.0, "SR": 0.0}, 2: {"NORM": 100.0, "IMI": 0.0},
-             3: {"NORM": 80.0, "SR": 0.0}, 4: {"SR": 0.0}, 5: {"NDT": 50.0},
-             6: {"LAFB": 100.0, "LVH": 15.0}, 7: {}}
+    codes = {
+        1: {"NORM": 100.0, "SR": 0.0},
+        2: {"NORM": 100.0, "IMI": 0.0},
+        3: {"NORM": 80.0, "SR": 0.0},
+        4: {"SR": 0.0},
+        5: {"NDT": 50.0},
+        6: {"LAFB": 100.0, "LVH": 15.0},
+        7: {},
+    }
     helpers.write_ptbxl(tmp_path, [helpers.database_row(i, i, c) for i, c in codes.items()])
     db = ptbxl.read_database(tmp_path)
     statements = ptbxl.read_statements(tmp_path)

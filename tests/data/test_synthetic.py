@@ -16,12 +16,21 @@ from cinexai.data import dipole, synthetic
 from cinexai.leads import LEADS
 
 TINY = {
-    "n_patients": 12, "records_per_patient": [1, 2], "n_evaluation": 10, "duration_s": 2,
-    "abnormal_fraction": 0.5, "families": ["lafb", "rbbb", "anterior_mi", "st_elevation", "lvh"],
+    "n_patients": 12,
+    "records_per_patient": [1, 2],
+    "n_evaluation": 10,
+    "duration_s": 2,
+    "abnormal_fraction": 0.5,
+    "families": ["lafb", "rbbb", "anterior_mi", "st_elevation", "lvh"],
     "severity": [0.15, 1.0],
-    "noise": {"white_mv": 0.02, "baseline_wander_mv": 0.1, "mains_mv": 0.01,
-              "artefact_probability": 0.3},
-    "truth_threshold": 0.1, "n_defective": 3,
+    "noise": {
+        "white_mv": 0.02,
+        "baseline_wander_mv": 0.1,
+        "mains_mv": 0.01,
+        "artefact_probability": 0.3,
+    },
+    "truth_threshold": 0.1,
+    "n_defective": 3,
 }
 CSVS = ("ptbxl_database.csv", "scp_statements.csv", "annotations.csv", "synthetic_truth.csv")
 
@@ -35,8 +44,9 @@ def cohort(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _read(out: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     db = pd.read_csv(out / "ptbxl_database.csv", index_col="ecg_id")
-    truth = pd.read_csv(out / "synthetic_truth.csv", index_col="ecg_id",
-                        keep_default_na=False, na_values=[""])
+    truth = pd.read_csv(
+        out / "synthetic_truth.csv", index_col="ecg_id", keep_default_na=False, na_values=[""]
+    )
     ann = pd.read_csv(out / "annotations.csv")
     return db, truth, ann
 
@@ -59,8 +69,9 @@ def test_same_seed_is_identical_and_other_seed_differs(cohort: Path, tmp_path: P
     synthetic.generate(other, TINY, seed=8)
     for name in CSVS:
         assert filecmp.cmp(cohort / name, again / name, shallow=False), name
-    assert not filecmp.cmp(cohort / "ptbxl_database.csv", other / "ptbxl_database.csv",
-                           shallow=False)
+    assert not filecmp.cmp(
+        cohort / "ptbxl_database.csv", other / "ptbxl_database.csv", shallow=False
+    )
     a = wfdb.rdrecord(str(cohort / "records500/00000/00003_hr")).p_signal
     b = wfdb.rdrecord(str(again / "records500/00000/00003_hr")).p_signal
     c = wfdb.rdrecord(str(other / "records500/00000/00003_hr")).p_signal
@@ -80,9 +91,21 @@ def test_generate_replaces_existing_dir_and_leaves_no_temp(tmp_path: Path) -> No
 def test_layout_reads_as_ptbxl(cohort: Path) -> None:
     db, _, _ = _read(cohort)
     assert list(pd.read_csv(cohort / "ptbxl_database.csv").columns[:2]) == ["ecg_id", "patient_id"]
-    for col in ("age", "sex", "scp_codes", "strat_fold", "filename_lr", "filename_hr",
-                "validated_by_human", "baseline_drift", "static_noise", "burst_noise",
-                "electrodes_problems", "extra_beats", "pacemaker"):
+    for col in (
+        "age",
+        "sex",
+        "scp_codes",
+        "strat_fold",
+        "filename_lr",
+        "filename_hr",
+        "validated_by_human",
+        "baseline_drift",
+        "static_noise",
+        "burst_noise",
+        "electrodes_problems",
+        "extra_beats",
+        "pacemaker",
+    ):
         assert col in db.columns, col
     assert db.strat_fold.between(1, 10).all()
     assert db.loc[1, "filename_hr"] == "records500/00000/00001_hr"
@@ -105,9 +128,17 @@ def test_writer_matches_wfdb_wrsamp(tmp_path: Path) -> None:
     x[3, 50:80] = np.nan
     synthetic.write_wfdb(tmp_path / "ours", x, 500)
     (tmp_path / "ref").mkdir()
-    wfdb.wrsamp("ours", fs=500, units=["mV"] * 12, sig_name=list(LEADS), p_signal=x.T,
-                fmt=["16"] * 12, adc_gain=[1000.0] * 12, baseline=[0] * 12,
-                write_dir=str(tmp_path / "ref"))
+    wfdb.wrsamp(
+        "ours",
+        fs=500,
+        units=["mV"] * 12,
+        sig_name=list(LEADS),
+        p_signal=x.T,
+        fmt=["16"] * 12,
+        adc_gain=[1000.0] * 12,
+        baseline=[0] * 12,
+        write_dir=str(tmp_path / "ref"),
+    )
     assert (tmp_path / "ours.dat").read_bytes() == (tmp_path / "ref" / "ours.dat").read_bytes()
     assert (tmp_path / "ours.hea").read_text() == (tmp_path / "ref" / "ours.hea").read_text()
     back = wfdb.rdrecord(str(tmp_path / "ours")).p_signal.T
@@ -129,8 +160,11 @@ def test_labels_follow_ptbxl_rule(cohort: Path) -> None:
     db, truth, _ = _read(cohort)
     statements = pd.read_csv(cohort / "scp_statements.csv", index_col=0)
     for ecg_id, codes in db.scp_codes.map(ast.literal_eval).items():
-        classes = {statements.loc[c, "diagnostic_class"] for c in codes
-                   if statements.loc[c, "diagnostic"] == 1}
+        classes = {
+            statements.loc[c, "diagnostic_class"]
+            for c in codes
+            if statements.loc[c, "diagnostic"] == 1
+        }
         is_normal = classes == {"NORM"} and codes["NORM"] == 100.0
         assert is_normal == (truth.loc[ecg_id, "family"] == "normal"), ecg_id
         if not is_normal:
@@ -168,7 +202,7 @@ def test_qrs_onset_is_where_the_beat_starts(cohort: Path) -> None:
     k = int(round(truth.loc[case, "qrs_onset_ms"] / 2))
     energy = np.abs(np.diff(sig, axis=0)).sum(1)
     # The steepest slope of the first beat lies inside its QRS (10-80 ms after the true onset).
-    first = np.argmax(energy[k - 40: k + 60]) + k - 40
+    first = np.argmax(energy[k - 40 : k + 60]) + k - 40
     assert k + 5 <= first <= k + 40
     onsets = [float(v) for v in truth.loc[case, "qrs_onsets_ms"].split(";")]
     assert onsets[0] == truth.loc[case, "qrs_onset_ms"] and np.all(np.diff(onsets) > 400)
@@ -176,8 +210,16 @@ def test_qrs_onset_is_where_the_beat_starts(cohort: Path) -> None:
 
 def test_annotations_obey_protocol(cohort: Path) -> None:
     _, truth, ann = _read(cohort)
-    assert list(ann.columns) == ["case_id", "annotator", "modality", "lead", "start_ms",
-                                 "end_ms", "kind", "diagnosis"]
+    assert list(ann.columns) == [
+        "case_id",
+        "annotator",
+        "modality",
+        "lead",
+        "start_ms",
+        "end_ms",
+        "kind",
+        "diagnosis",
+    ]
     assert (ann.start_ms >= 0).all() and (ann.end_ms <= 400).all()
     assert (ann.start_ms < ann.end_ms).all()
     mid = (ann.start_ms + ann.end_ms) / 2
@@ -188,8 +230,9 @@ def test_annotations_obey_protocol(cohort: Path) -> None:
     assert (ann.lead[ann.modality == "cineecg"] == "*").all()
     per_case = ann.groupby("case_id").diagnosis.agg(["nunique", "first"])
     assert (per_case["nunique"] == 1).all()
-    expected = truth.loc[per_case.index, "family"].ne("normal").map(
-        {True: "abnormal", False: "normal"})
+    expected = (
+        truth.loc[per_case.index, "family"].ne("normal").map({True: "abnormal", False: "normal"})
+    )
     assert (per_case["first"] == expected).all()
     assert (per_case["first"] == "normal").sum() == len(per_case) // 2
     for case, rows in ann.groupby("case_id"):
@@ -198,8 +241,11 @@ def test_annotations_obey_protocol(cohort: Path) -> None:
         assert len(ecg) and len(cine)
         assert (cine.start_ms.iloc[1:].to_numpy() > cine.end_ms.iloc[:-1].to_numpy()).all()
         # the trajectory truth overlaps the lead truth in time but is its own (dipole) rule
-        overlap = [(min(r.end_ms, c.end_ms) - max(r.start_ms, c.start_ms)) > 0
-                   for _, r in ecg.iterrows() for _, c in cine.iterrows()]
+        overlap = [
+            (min(r.end_ms, c.end_ms) - max(r.start_ms, c.start_ms)) > 0
+            for _, r in ecg.iterrows()
+            for _, c in cine.iterrows()
+        ]
         assert any(overlap), case
 
 
@@ -242,10 +288,10 @@ def test_abnormal_truth_rule_and_normal_cap() -> None:
 
 def test_mask_to_segments_rules() -> None:
     mask = np.zeros(200, bool)
-    mask[[0, 1, 2]] = True          # 0-6 ms at the window start: widened to 25 ms from 0
-    mask[40:43] = True              # 80-86 ms
-    mask[46:48] = True              # 92-96 ms: merged with the previous (gap 6 ms)
-    mask[199] = True                # 398-400 ms: widened to 50 ms, kept inside 400
+    mask[[0, 1, 2]] = True  # 0-6 ms at the window start: widened to 25 ms from 0
+    mask[40:43] = True  # 80-86 ms
+    mask[46:48] = True  # 92-96 ms: merged with the previous (gap 6 ms)
+    mask[199] = True  # 398-400 ms: widened to 50 ms, kept inside 400
     segs = synthetic.mask_to_segments(mask, merge_gap_ms=20.0)
     assert segs[0] == (0.0, 25.0)
     assert segs[1][0] <= 80 and segs[1][1] >= 96 and segs[1][1] - segs[1][0] >= 25
@@ -291,8 +337,9 @@ def test_optional_signs_are_drawn_per_patient_with_the_family_minimum() -> None:
     by_patient = {}
     for spec in specs:
         by_patient.setdefault(spec.patient, set()).add(spec.signs)
-        assert set(spec.signs) <= set(dipole.FAMILIES[spec.family].signs
-                                      if spec.family != "normal" else ())
+        assert set(spec.signs) <= set(
+            dipole.FAMILIES[spec.family].signs if spec.family != "normal" else ()
+        )
     assert all(len(v) == 1 for v in by_patient.values())  # a patient's records share their signs
 
 

@@ -15,9 +15,13 @@ COLUMNS = ["case_id", "annotator", "modality", "lead", "start_ms", "end_ms", "ki
 
 
 def _records(tmp_path, ids=(1, 2, 3)):
-    df = pd.DataFrame({"ecg_id": np.array([*ids, 50, 51], dtype=np.int64),
-                       "split": [*["evaluation"] * len(ids), "train", "evaluation"],
-                       "included": [*[True] * len(ids), True, False]})
+    df = pd.DataFrame(
+        {
+            "ecg_id": np.array([*ids, 50, 51], dtype=np.int64),
+            "split": [*["evaluation"] * len(ids), "train", "evaluation"],
+            "included": [*[True] * len(ids), True, False],
+        }
+    )
     path = tmp_path / "records.parquet"
     write_table(df, path)
     return path
@@ -78,12 +82,16 @@ def test_clipping_at_window_edges():
 
 
 def test_star_expands_to_all_leads_and_only_named_leads_appear(tmp_path):
-    masks = _masks(tmp_path, [
-        [1, "a", "ecg12", "*", 0, 100, "segment", "abnormal"],
-        [2, "a", "ecg12", "V1", 0, 100, "segment", "normal"],
-        [2, "b", "ecg12", "aVL", 200, 300, "segment", "normal"],
-        [3, "a", "cineecg", "*", 50, 120, "segment", "abnormal"],
-    ], ext="parquet")
+    masks = _masks(
+        tmp_path,
+        [
+            [1, "a", "ecg12", "*", 0, 100, "segment", "abnormal"],
+            [2, "a", "ecg12", "V1", 0, 100, "segment", "normal"],
+            [2, "b", "ecg12", "aVL", 200, 300, "segment", "normal"],
+            [3, "a", "cineecg", "*", 50, 120, "segment", "abnormal"],
+        ],
+        ext="parquet",
+    )
     assert list(masks[(masks.case_id == 1)].channel.unique()) == list(LEADS)
     assert list(masks[(masks.case_id == 2)].channel.unique()) == ["aVL", "V1"]
     assert set(masks[masks.case_id == 3].channel) == {"x", "y", "z"}
@@ -93,8 +101,13 @@ def test_star_expands_to_all_leads_and_only_named_leads_appear(tmp_path):
 
 
 def test_annotators_are_merged_by_union(tmp_path):
-    masks = _masks(tmp_path, [[1, "a", "ecg12", "I", 0, 40, "segment", "abnormal"],
-                              [1, "b", "ecg12", "I", 100, 140, "segment", "abnormal"]])
+    masks = _masks(
+        tmp_path,
+        [
+            [1, "a", "ecg12", "I", 0, 40, "segment", "abnormal"],
+            [1, "b", "ecg12", "I", 100, 140, "segment", "abnormal"],
+        ],
+    )
     m = _mask_of(masks, 1, "ecg12", "I")
     assert m[:20].all() and m[50:70].all() and not m[20:50].any() and m.sum() == 40
 
@@ -102,20 +115,23 @@ def test_annotators_are_merged_by_union(tmp_path):
 GOOD = [1, "a", "ecg12", "I", 10, 60, "segment", "abnormal"]
 
 
-@pytest.mark.parametrize("bad, message", [
-    ([99, "a", "ecg12", "I", 10, 60, "segment", "abnormal"], "unknown case"),
-    ([50, "a", "ecg12", "I", 10, 60, "segment", "abnormal"], "unknown case"),   # train split
-    ([51, "a", "ecg12", "I", 10, 60, "segment", "abnormal"], "unknown case"),   # not included
-    ([2, "a", "ecg12", "V7", 10, 60, "segment", "abnormal"], "unknown lead"),
-    ([2, "a", "cineecg", "V1", 10, 60, "segment", "abnormal"], "lead 'V1' on a cineecg"),
-    ([2, "a", "vcg", "I", 10, 60, "segment", "abnormal"], "unknown modality"),
-    ([2, "a", "ecg12", "I", 10, 60, "blob", "abnormal"], "unknown kind"),
-    ([2, "a", "ecg12", "I", 60, 10, "segment", "abnormal"], "start_ms 60 > end_ms 10"),
-    ([2, "a", "ecg12", "I", 10, 420, "segment", "abnormal"], "outside 0-400"),
-    ([2, "a", "ecg12", "I", -5, 20, "segment", "abnormal"], "outside 0-400"),
-    ([2, "a", "ecg12", "I", 10, 60, "segment", "sick"], "unknown diagnosis"),
-    ([1, "a", "cineecg", "*", 10, 60, "segment", "normal"], "two diagnoses"),
-])
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        ([99, "a", "ecg12", "I", 10, 60, "segment", "abnormal"], "unknown case"),
+        ([50, "a", "ecg12", "I", 10, 60, "segment", "abnormal"], "unknown case"),  # train split
+        ([51, "a", "ecg12", "I", 10, 60, "segment", "abnormal"], "unknown case"),  # not included
+        ([2, "a", "ecg12", "V7", 10, 60, "segment", "abnormal"], "unknown lead"),
+        ([2, "a", "cineecg", "V1", 10, 60, "segment", "abnormal"], "lead 'V1' on a cineecg"),
+        ([2, "a", "vcg", "I", 10, 60, "segment", "abnormal"], "unknown modality"),
+        ([2, "a", "ecg12", "I", 10, 60, "blob", "abnormal"], "unknown kind"),
+        ([2, "a", "ecg12", "I", 60, 10, "segment", "abnormal"], "start_ms 60 > end_ms 10"),
+        ([2, "a", "ecg12", "I", 10, 420, "segment", "abnormal"], "outside 0-400"),
+        ([2, "a", "ecg12", "I", -5, 20, "segment", "abnormal"], "outside 0-400"),
+        ([2, "a", "ecg12", "I", 10, 60, "segment", "sick"], "unknown diagnosis"),
+        ([1, "a", "cineecg", "*", 10, 60, "segment", "normal"], "two diagnoses"),
+    ],
+)
 def test_bad_row_names_row_and_case(tmp_path, bad, message):
     with pytest.raises(ValueError, match=rf"row 2 \(case {bad[0]}\).*{message}"):
         _masks(tmp_path, [GOOD, bad])

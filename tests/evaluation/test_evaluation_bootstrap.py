@@ -13,8 +13,14 @@ def test_bca_matches_scipy_and_indices_reproduce_distribution():
     x = np.random.default_rng(0).beta(2, 3, size=20)
     seed = row_seed(0, "ecg12|integrated_gradients|absolute")
     iv = bca_mean(x, 2000, 0.95, seed)
-    ref = stats.bootstrap((x,), np.mean, n_resamples=2000, confidence_level=0.95,
-                          method="BCa", rng=np.random.default_rng(seed))
+    ref = stats.bootstrap(
+        (x,),
+        np.mean,
+        n_resamples=2000,
+        confidence_level=0.95,
+        method="BCa",
+        rng=np.random.default_rng(seed),
+    )
     assert iv.low == pytest.approx(ref.confidence_interval.low)
     assert iv.high == pytest.approx(ref.confidence_interval.high)
     assert iv.indices.shape == (2000, 20)
@@ -34,10 +40,15 @@ def test_seed_changes_indices_and_nan_values_keep_their_place():
     np.testing.assert_array_equal(nanmean(x[a.indices]), a.distribution)
 
 
-@pytest.mark.parametrize("values, reason", [
-    ([], "empty group"), ([0.4], "n=1"), ([0.3, 0.3, 0.3], "all values equal"),
-    ([np.nan, np.nan], "no defined value"),
-])
+@pytest.mark.parametrize(
+    "values, reason",
+    [
+        ([], "empty group"),
+        ([0.4], "n=1"),
+        ([0.3, 0.3, 0.3], "all values equal"),
+        ([np.nan, np.nan], "no defined value"),
+    ],
+)
 def test_degenerate_group_gives_nan_bounds_with_reason(values, reason):
     iv = bca_mean(values, 200, 0.95, [0, 0])
     assert np.isnan(iv.low) and np.isnan(iv.high) and iv.reason == reason

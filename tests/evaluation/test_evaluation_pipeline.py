@@ -18,39 +18,62 @@ from cinexai.io import read_metadata, read_table, write_table
 from cinexai.leads import CINE_CHANNELS, LEADS
 
 N_CASES = 10
-EVAL_CFG = {"threshold": "per_configuration", "threshold_step": 0.01, "oracle_noise": 0.1,
-            "controls": ["random", "oracle", "integrated_gradients_model_randomized"],
-            "bootstrap": {"n_resamples": 300, "confidence": 0.95}}
+EVAL_CFG = {
+    "threshold": "per_configuration",
+    "threshold_step": 0.01,
+    "oracle_noise": 0.1,
+    "controls": ["random", "oracle", "integrated_gradients_model_randomized"],
+    "bootstrap": {"n_resamples": 300, "confidence": 0.95},
+}
 # instance -> (registered method, signal strength, noise sd); larger signal = better alignment
-METHODS = {"integrated_gradients": ("integrated_gradients", 1.0, 0.5),
-           "gradient_shap": ("gradient_shap", 0.5, 0.5),
-           "random": ("random", 0.0, 1.0),
-           "integrated_gradients_model_randomized": ("integrated_gradients", 0.0, 1.0)}
+METHODS = {
+    "integrated_gradients": ("integrated_gradients", 1.0, 0.5),
+    "gradient_shap": ("gradient_shap", 0.5, 0.5),
+    "random": ("random", 0.0, 1.0),
+    "integrated_gradients_model_randomized": ("integrated_gradients", 0.0, 1.0),
+}
 
 
 def _cohort(tmp_path):
     """records, annotations -> masks, predictions for N_CASES evaluation cases."""
     ids = np.arange(1, N_CASES + 1, dtype=np.int64)
-    write_table(pd.DataFrame({"ecg_id": ids, "split": "evaluation", "included": True}),
-                tmp_path / "records.parquet")
+    write_table(
+        pd.DataFrame({"ecg_id": ids, "split": "evaluation", "included": True}),
+        tmp_path / "records.parquet",
+    )
     rows = []
     for k, case in enumerate(ids):
         diag = "abnormal" if k % 2 else "normal"
         start = 20 + 15 * k
-        rows += [[case, "a", "ecg12", LEADS[k % 12], start, start + 60, "segment", diag],
-                 [case, "a", "ecg12", "V2", 200, 260, "segment", diag],
-                 [case, "b", "cineecg", "*", start, start + 80, "segment", diag],
-                 [case, "b", "cineecg", "*", 300, 300, "point", diag]]
+        rows += [
+            [case, "a", "ecg12", LEADS[k % 12], start, start + 60, "segment", diag],
+            [case, "a", "ecg12", "V2", 200, 260, "segment", diag],
+            [case, "b", "cineecg", "*", start, start + 80, "segment", diag],
+            [case, "b", "cineecg", "*", 300, 300, "point", diag],
+        ]
     cols = ["case_id", "annotator", "modality", "lead", "start_ms", "end_ms", "kind", "diagnosis"]
     pd.DataFrame(rows, columns=cols).to_csv(tmp_path / "annotations.csv", index=False)
-    build_masks(tmp_path / "annotations.csv", tmp_path / "records.parquet",
-                tmp_path / "masks.parquet", {"sampling_rate": 500, "window_ms": 400})
+    build_masks(
+        tmp_path / "annotations.csv",
+        tmp_path / "records.parquet",
+        tmp_path / "masks.parquet",
+        {"sampling_rate": 500, "window_ms": 400},
+    )
     label = (ids % 2 == 0).astype(np.int8)  # case k=odd index -> abnormal -> even id
     pred = label.copy()
     pred[:3] = 1 - pred[:3]  # three disagreements
-    write_table(pd.DataFrame({"id": ids, "split": "evaluation", "label": label,
-                              "prob_abnormal": pred.astype(np.float32), "pred": pred}),
-                tmp_path / "predictions.parquet")
+    write_table(
+        pd.DataFrame(
+            {
+                "id": ids,
+                "split": "evaluation",
+                "label": label,
+                "prob_abnormal": pred.astype(np.float32),
+                "pred": pred,
+            }
+        ),
+        tmp_path / "predictions.parquet",
+    )
     return read_table(tmp_path / "masks.parquet")
 
 
@@ -67,22 +90,42 @@ def _attribution(tmp_path, masks, source, method, seed):
         truth = g.pivot(index="channel", columns="t", values="mask").reindex(channels)
         truth = truth.fillna(False).to_numpy(dtype=float)
         phi = sign * (strength * truth + rng.normal(0, noise, truth.shape))
-        frames.append(pd.DataFrame({"case_id": case, "channel": np.repeat(channels, 200),
-                                    "t": np.tile(np.arange(200, dtype=np.int16), len(channels)),
-                                    "time_ms": np.tile(np.arange(200) * 2.0, len(channels)),
-                                    "phi": phi.ravel().astype(np.float32)}))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "case_id": case,
+                    "channel": np.repeat(channels, 200),
+                    "t": np.tile(np.arange(200, dtype=np.int16), len(channels)),
+                    "time_ms": np.tile(np.arange(200) * 2.0, len(channels)),
+                    "phi": phi.ravel().astype(np.float32),
+                }
+            )
+        )
     path = tmp_path / f"attributions/source={source}/method={method}/part-0.parquet"
-    write_table(pd.concat(frames), path, {"source": source, "method": method,
-                                          "registered_method": registered})
+    write_table(
+        pd.concat(frames),
+        path,
+        {"source": source, "method": method, "registered_method": registered},
+    )
     return path
 
 
 def _score(tmp_path, attr, post, cfg=EVAL_CFG):
     meta = read_metadata(attr)
-    base = (tmp_path / f"scores/source={meta['source']}/method={meta['method']}"
-            / f"postprocessing={post}")
-    score(attr, tmp_path / "masks.parquet", tmp_path / "predictions.parquet",
-          base / "part-0.parquet", base / "sweep.parquet", post, cfg)
+    base = (
+        tmp_path
+        / f"scores/source={meta['source']}/method={meta['method']}"
+        / f"postprocessing={post}"
+    )
+    score(
+        attr,
+        tmp_path / "masks.parquet",
+        tmp_path / "predictions.parquet",
+        base / "part-0.parquet",
+        base / "sweep.parquet",
+        post,
+        cfg,
+    )
     return base / "part-0.parquet", base / "sweep.parquet"
 
 
@@ -90,9 +133,10 @@ def _score(tmp_path, attr, post, cfg=EVAL_CFG):
 def grid(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("grid")
     masks = _cohort(tmp)
-    attrs = [_attribution(tmp, masks, s, m, k)
-             for k, (s, m) in enumerate((s, m) for s in ("ecg12", "cineecg", "mapped")
-                                        for m in METHODS)]
+    attrs = [
+        _attribution(tmp, masks, s, m, k)
+        for k, (s, m) in enumerate((s, m) for s in ("ecg12", "cineecg", "mapped") for m in METHODS)
+    ]
     for s in ("ecg12", "cineecg", "mapped"):
         out = tmp / f"attributions/source={s}/method=oracle/part-0.parquet"
         oracle(tmp / "masks.parquet", s, out, EVAL_CFG, seed=0)
@@ -103,8 +147,9 @@ def grid(tmp_path_factory):
 
 
 def _scores(tmp, source, method, post):
-    return read_table(tmp / f"scores/source={source}/method={method}/postprocessing={post}"
-                      "/part-0.parquet")
+    return read_table(
+        tmp / f"scores/source={source}/method={method}/postprocessing={post}/part-0.parquet"
+    )
 
 
 def test_score_rows_and_columns(grid):
@@ -122,8 +167,10 @@ def test_score_rows_and_columns(grid):
     m = masks[(masks.modality == "ecg12") & (masks.case_id == df.case_id.iloc[0])]
     assert df.mask_share.iloc[0] == pytest.approx(m["mask"].mean())
     assert m.channel.nunique() == 2
-    meta = read_metadata(tmp / "scores/source=ecg12/method=integrated_gradients/"
-                         "postprocessing=absolute/part-0.parquet")
+    meta = read_metadata(
+        tmp / "scores/source=ecg12/method=integrated_gradients/"
+        "postprocessing=absolute/part-0.parquet"
+    )
     assert meta["attribution"]["registered_method"] == "integrated_gradients"
     assert "masks" in meta["inputs_sha256"]
 
@@ -144,8 +191,15 @@ def test_per_case_threshold_is_at_least_per_configuration(grid):
     tmp, _ = grid
     attr = tmp / "attributions/source=cineecg/method=gradient_shap/part-0.parquet"
     out = tmp / "per_case"
-    score(attr, tmp / "masks.parquet", tmp / "predictions.parquet", out / "s.parquet",
-          out / "w.parquet", "absolute", {**EVAL_CFG, "threshold": "per_case"})
+    score(
+        attr,
+        tmp / "masks.parquet",
+        tmp / "predictions.parquet",
+        out / "s.parquet",
+        out / "w.parquet",
+        "absolute",
+        {**EVAL_CFG, "threshold": "per_case"},
+    )
     per_case = read_table(out / "s.parquet")
     per_conf = _scores(tmp, "cineecg", "gradient_shap", "absolute")
     assert (per_case.dice.to_numpy() >= per_conf.dice.to_numpy() - 1e-12).all()
@@ -171,14 +225,31 @@ def test_annotated_case_without_attribution_raises_naming_it(grid, tmp_path):
     path = tmp_path / "part-0.parquet"
     write_table(attr[attr.case_id != 4], path, {"source": "cineecg", "method": "gradient_shap"})
     with pytest.raises(ValueError, match="annotated case 4 has no attribution rows"):
-        score(path, tmp / "masks.parquet", tmp / "predictions.parquet", tmp_path / "s.parquet",
-              tmp_path / "w.parquet", "absolute", EVAL_CFG)
+        score(
+            path,
+            tmp / "masks.parquet",
+            tmp / "predictions.parquet",
+            tmp_path / "s.parquet",
+            tmp_path / "w.parquet",
+            "absolute",
+            EVAL_CFG,
+        )
     assert not (tmp_path / "s.parquet").exists()
-    write_table(attr[~((attr.case_id == 5) & (attr.channel == "y"))], path,
-                {"source": "cineecg", "method": "gradient_shap"})
+    write_table(
+        attr[~((attr.case_id == 5) & (attr.channel == "y"))],
+        path,
+        {"source": "cineecg", "method": "gradient_shap"},
+    )
     with pytest.raises(ValueError, match="case 5 lacks attribution for channel 'y'"):
-        score(path, tmp / "masks.parquet", tmp / "predictions.parquet", tmp_path / "s.parquet",
-              tmp_path / "w.parquet", "absolute", EVAL_CFG)
+        score(
+            path,
+            tmp / "masks.parquet",
+            tmp / "predictions.parquet",
+            tmp_path / "s.parquet",
+            tmp_path / "w.parquet",
+            "absolute",
+            EVAL_CFG,
+        )
 
 
 def _pool_best(tmp, targets, exclude):
@@ -205,11 +276,17 @@ def test_optimisation_pool_picks_max_mean_dice_excluding_controls(grid):
 
 def test_tables_have_expected_rows(grid):
     tmp, _ = grid
-    t = {n: pd.read_csv(tmp / f"tables/{n}.csv")
-         for n in ("table1", "table2", "table3", "table4", "table5", "controls")}
+    t = {
+        n: pd.read_csv(tmp / f"tables/{n}.csv")
+        for n in ("table1", "table2", "table3", "table4", "table5", "controls")
+    }
     assert len(t["table1"]) == 2
     assert len(t["table2"]) == 8 and set(t["table2"].condition) == {
-        "Abnormal", "Normal", "Agreement", "Disagreement"}
+        "Abnormal",
+        "Normal",
+        "Agreement",
+        "Disagreement",
+    }
     strata = t["table2"].groupby("modality").n.sum()
     assert (strata == 2 * N_CASES).all()
     assert sorted(t["table3"].attribution) == sorted(["Integrated Grad.", "Gradient SHAP"] * 2)
@@ -238,9 +315,15 @@ def test_bootstrap_indices_reproduce_table_rows(grid):
     values = df.loc[cases, "dice"].to_numpy()
     dist = nanmean(values[np.stack(sel.indices.to_numpy())])
     # scipy, given the saved seed, draws exactly these resamples and yields the table's interval
-    ref = stats.bootstrap((values,), nanmean, n_resamples=300, confidence_level=0.95,
-                          method="BCa", vectorized=True,
-                          rng=np.random.default_rng(json.loads(sel.rng_seed.iloc[0])))
+    ref = stats.bootstrap(
+        (values,),
+        nanmean,
+        n_resamples=300,
+        confidence_level=0.95,
+        method="BCa",
+        vectorized=True,
+        rng=np.random.default_rng(json.loads(sel.rng_seed.iloc[0])),
+    )
     np.testing.assert_array_equal(dist, ref.bootstrap_distribution)
     assert (row.dice_low, row.dice_high) == pytest.approx(tuple(ref.confidence_interval))
     assert values.mean() == pytest.approx(row.dice)
@@ -249,8 +332,12 @@ def test_bootstrap_indices_reproduce_table_rows(grid):
 def test_checks_json(grid):
     tmp, _ = grid
     checks = json.loads((tmp / "tables/checks.json").read_text())
-    for key in ("best_beats_random", "best_beats_floor", "randomized_toward_floor",
-                "oracle_near_one"):
+    for key in (
+        "best_beats_random",
+        "best_beats_floor",
+        "randomized_toward_floor",
+        "oracle_near_one",
+    ):
         assert checks[key] is True, key
     assert set(checks["per_target"]) == {"CineECG Signal", "12-Lead Signal"}
     for target in checks["per_target"].values():

@@ -80,57 +80,124 @@ def results(tmp_path: Path) -> dict[str, Path]:
     window = make_window()
     X = np.stack([window, -0.6 * window])
     traj = np.stack([make_trajectory(), 0.8 * make_trajectory()])
-    paths = {"windows": tmp_path / "data/windows.parquet", "cineecg": tmp_path / "data/cineecg.parquet",
-             "masks": tmp_path / "data/masks.parquet", "attributions": tmp_path / "attributions",
-             "scores": tmp_path / "scores", "pred12": tmp_path / "models/ecg12/predictions.parquet",
-             "predcine": tmp_path / "models/cineecg/predictions.parquet"}
+    paths = {
+        "windows": tmp_path / "data/windows.parquet",
+        "cineecg": tmp_path / "data/cineecg.parquet",
+        "masks": tmp_path / "data/masks.parquet",
+        "attributions": tmp_path / "attributions",
+        "scores": tmp_path / "scores",
+        "pred12": tmp_path / "models/ecg12/predictions.parquet",
+        "predcine": tmp_path / "models/cineecg/predictions.parquet",
+    }
     write_signals(paths["windows"], cases, X, LEADS, FS)
     write_signals(paths["cineecg"], cases, traj, CINE_CHANNELS, FS)
     t = np.arange(T, dtype=np.int16)
     mask_rows, attr = [], {"ecg12": [], "cineecg": [], "mapped": []}
     for k, (case, diagnosis) in enumerate(zip(cases, ("abnormal", "normal"))):
         for lead, m in make_mask().items():
-            mask_rows.append(pd.DataFrame({"case_id": case, "modality": "ecg12", "channel": lead,
-                                           "t": t, "mask": m, "diagnosis": diagnosis}))
+            mask_rows.append(
+                pd.DataFrame(
+                    {
+                        "case_id": case,
+                        "modality": "ecg12",
+                        "channel": lead,
+                        "t": t,
+                        "mask": m,
+                        "diagnosis": diagnosis,
+                    }
+                )
+            )
         for ch in CINE_CHANNELS:
-            mask_rows.append(pd.DataFrame({"case_id": case, "modality": "cineecg", "channel": ch,
-                                           "t": t, "mask": make_mask()["I"], "diagnosis": diagnosis}))
+            mask_rows.append(
+                pd.DataFrame(
+                    {
+                        "case_id": case,
+                        "modality": "cineecg",
+                        "channel": ch,
+                        "t": t,
+                        "mask": make_mask()["I"],
+                        "diagnosis": diagnosis,
+                    }
+                )
+            )
         phi12 = make_phi(X[k], seed=k)
         phicine = make_phi(traj[k] / 20, seed=10 + k)
         summed = phi12.sum(0)
         mapped = np.repeat((summed / np.abs(summed).max())[None], 3, 0)
-        for source, phi, chans in (("ecg12", phi12, LEADS), ("cineecg", phicine, CINE_CHANNELS),
-                                   ("mapped", mapped, CINE_CHANNELS)):
+        for source, phi, chans in (
+            ("ecg12", phi12, LEADS),
+            ("cineecg", phicine, CINE_CHANNELS),
+            ("mapped", mapped, CINE_CHANNELS),
+        ):
             for c, ch in enumerate(chans):
-                attr[source].append(pd.DataFrame({"case_id": np.int64(case), "channel": ch, "t": t,
-                                                  "time_ms": (t * 2).astype(np.float32),
-                                                  "phi": phi[c].astype(np.float32)}))
+                attr[source].append(
+                    pd.DataFrame(
+                        {
+                            "case_id": np.int64(case),
+                            "channel": ch,
+                            "t": t,
+                            "time_ms": (t * 2).astype(np.float32),
+                            "phi": phi[c].astype(np.float32),
+                        }
+                    )
+                )
     write_table(pd.concat(mask_rows, ignore_index=True), paths["masks"])
     method = "integrated_gradients_normal_ref"
     for source, frames in attr.items():
-        write_table(pd.concat(frames, ignore_index=True),
-                    paths["attributions"] / f"source={source}/method={method}/part-0.parquet",
-                    {"source": source, "method": method})
+        write_table(
+            pd.concat(frames, ignore_index=True),
+            paths["attributions"] / f"source={source}/method={method}/part-0.parquet",
+            {"source": source, "method": method},
+        )
     for name, probs in (("pred12", (0.99, 0.2)), ("predcine", (0.8, 0.6))):
-        write_table(pd.DataFrame({"id": np.array(cases, dtype=np.int64), "split": "evaluation",
-                                  "label": np.array([1, 0], dtype=np.int8),
-                                  "prob_abnormal": np.array(probs, dtype=np.float32),
-                                  "pred": np.array([p >= 0.5 for p in probs], dtype=np.int8)}),
-                    paths[name])
+        write_table(
+            pd.DataFrame(
+                {
+                    "id": np.array(cases, dtype=np.int64),
+                    "split": "evaluation",
+                    "label": np.array([1, 0], dtype=np.int8),
+                    "prob_abnormal": np.array(probs, dtype=np.float32),
+                    "pred": np.array([p >= 0.5 for p in probs], dtype=np.int8),
+                }
+            ),
+            paths[name],
+        )
     rng = np.random.default_rng(3)
     for source, target in (("ecg12", "ecg12"), ("cineecg", "cineecg"), ("mapped", "cineecg")):
         for m in (method, "random"):
             for pp in ("positive", "absolute", "scaled"):
                 d = paths["scores"] / f"source={source}/method={m}/postprocessing={pp}"
                 dice = rng.uniform(0.2, 0.8, len(cases))
-                write_table(pd.DataFrame({
-                    "case_id": np.array(cases, dtype=np.int64), "source": source, "method": m,
-                    "postprocessing": pp, "target": target, "diagnosis": ["abnormal", "normal"],
-                    "pred": [1, 0], "agreement": True, "threshold": 0.35, "dice": dice,
-                    "iou": dice / (2 - dice), "spearman": 0.2, "mask_share": 0.2,
-                    "floor_dice": 0.33}), d / "part-0.parquet")
+                write_table(
+                    pd.DataFrame(
+                        {
+                            "case_id": np.array(cases, dtype=np.int64),
+                            "source": source,
+                            "method": m,
+                            "postprocessing": pp,
+                            "target": target,
+                            "diagnosis": ["abnormal", "normal"],
+                            "pred": [1, 0],
+                            "agreement": True,
+                            "threshold": 0.35,
+                            "dice": dice,
+                            "iou": dice / (2 - dice),
+                            "spearman": 0.2,
+                            "mask_share": 0.2,
+                            "floor_dice": 0.33,
+                        }
+                    ),
+                    d / "part-0.parquet",
+                )
                 thr = np.round(np.arange(0, 1.001, 0.01), 2)
-                write_table(pd.DataFrame({"threshold": thr,
-                                          "mean_dice": 0.33 + 0.3 * np.exp(-((thr - 0.4) / 0.2) ** 2)
-                                          * rng.uniform(0.5, 1)}), d / "sweep.parquet")
+                write_table(
+                    pd.DataFrame(
+                        {
+                            "threshold": thr,
+                            "mean_dice": 0.33
+                            + 0.3 * np.exp(-(((thr - 0.4) / 0.2) ** 2)) * rng.uniform(0.5, 1),
+                        }
+                    ),
+                    d / "sweep.parquet",
+                )
     return paths

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import CASE
 
 from cinexai.evaluation.postprocessing import apply
 from cinexai.figures.case import display_map, render_case, render_summary
 
-from conftest import CASE
-
-FAST = {"method": "integrated_gradients_normal_ref", "postprocessing": "scaled", "dpi": 60,
-        "mesh_resolution": 10}
+FAST = {
+    "method": "integrated_gradients_normal_ref",
+    "postprocessing": "scaled",
+    "dpi": 60,
+    "mesh_resolution": 10,
+}
 
 
 @pytest.mark.parametrize("name", ["positive", "absolute", "scaled"])
@@ -36,9 +39,18 @@ def test_display_map_flips_sign_for_normal_cases():
 
 
 def _render(results, case, out):
-    render_case(case, results["windows"], results["cineecg"], results["attributions"],
-                results["masks"], results["pred12"], results["predcine"], results["scores"], out,
-                FAST)
+    render_case(
+        case,
+        results["windows"],
+        results["cineecg"],
+        results["attributions"],
+        results["masks"],
+        results["pred12"],
+        results["predcine"],
+        results["scores"],
+        out,
+        FAST,
+    )
 
 
 def test_render_case_writes_the_four_files(results, tmp_path):

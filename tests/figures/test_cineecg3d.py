@@ -11,12 +11,11 @@ from urllib.parse import urlsplit
 
 import numpy as np
 import pytest
+from conftest import make_mask, make_phi, make_trajectory, make_window
 from matplotlib.image import imread
 
 from cinexai.figures.cineecg3d import CineFigureData, plot_cineecg_html, plot_cineecg_png
 from cinexai.figures.style import MM_PER_INCH
-
-from conftest import make_mask, make_phi, make_trajectory, make_window
 
 CHROMIUM = Path("/usr/bin/chromium")
 #: Debian's /usr/bin/chromium is a wrapper that adds --enable-remote-extensions and API keys; the
@@ -25,10 +24,19 @@ CHROMIUM_BINARY = Path("/usr/lib/chromium/chromium")
 #: Chromium's own service endpoints (time sync, on-demand component updates, sign-in probe) that
 #: headless Chromium 156 contacts even for an empty page, whatever the flags.  They are not the
 #: page's requests; anything else reaching the recording proxy is.
-BROWSER_SERVICE_HOSTS = {"update.googleapis.com", "clients2.google.com", "accounts.google.com",
-                         "clients1.google.com", "redirector.gvt1.com", "edgedl.me.gvt1.com"}
-EXTERNAL = re.compile(r"""(<script[^>]+src\s*=\s*["']?(https?:)?//|<link[^>]+href\s*=\s*["']?(https?:)?//|"""
-                      r"""@import\s+(url\()?\s*["']?(https?:)?//|url\(\s*["']?(https?:)?//)""", re.I)
+BROWSER_SERVICE_HOSTS = {
+    "update.googleapis.com",
+    "clients2.google.com",
+    "accounts.google.com",
+    "clients1.google.com",
+    "redirector.gvt1.com",
+    "edgedl.me.gvt1.com",
+}
+EXTERNAL = re.compile(
+    r"""(<script[^>]+src\s*=\s*["']?(https?:)?//|<link[^>]+href\s*=\s*["']?(https?:)?//|"""
+    r"""@import\s+(url\()?\s*["']?(https?:)?//|url\(\s*["']?(https?:)?//)""",
+    re.I,
+)
 
 
 @pytest.fixture(scope="module")
@@ -36,9 +44,16 @@ def data(meshes) -> CineFigureData:
     w = make_window()
     a = np.abs(make_phi(w))
     s = np.abs(make_phi(w).sum(0))
-    return CineFigureData(make_trajectory(), a / a.max(), np.exp(-np.arange(200) / 10.0),
-                          s / s.max(), meshes, "Case 1 | abnormal", mask=make_mask()["I"],
-                          mask12=make_mask())
+    return CineFigureData(
+        make_trajectory(),
+        a / a.max(),
+        np.exp(-np.arange(200) / 10.0),
+        s / s.max(),
+        meshes,
+        "Case 1 | abnormal",
+        mask=make_mask()["I"],
+        mask12=make_mask(),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -57,8 +72,9 @@ def test_png_has_the_requested_size(data, tmp_path):
 
 def test_attributions_outside_unit_range_are_refused(data):
     with pytest.raises(ValueError, match="attr_mapped"):
-        CineFigureData(data.trajectory, data.attr12, data.attr_cine, data.attr_mapped * 3,
-                       data.meshes, "x")
+        CineFigureData(
+            data.trajectory, data.attr12, data.attr_cine, data.attr_mapped * 3, data.meshes, "x"
+        )
 
 
 def test_html_is_self_contained(html):
@@ -93,14 +109,31 @@ class _Recorder(http.server.BaseHTTPRequestHandler):
 
 def _chromium(url: str, proxy_port: int, profile: Path) -> str:
     binary = CHROMIUM_BINARY if CHROMIUM_BINARY.exists() else CHROMIUM
-    cmd = [str(binary), "--headless", "--no-sandbox", "--disable-gpu",
-           "--disable-background-networking", "--disable-component-update", "--disable-sync",
-           "--no-first-run", "--disable-default-apps", "--disable-extensions", "--no-pings",
-           "--disable-domain-reliability", "--disable-client-side-phishing-detection",
-           "--use-angle=swiftshader", "--enable-unsafe-swiftshader", "--enable-webgl",
-           "--ignore-gpu-blocklist", f"--user-data-dir={profile}",
-           f"--proxy-server=http://127.0.0.1:{proxy_port}", "--proxy-bypass-list=<-loopback>",
-           "--virtual-time-budget=8000", "--dump-dom", url]
+    cmd = [
+        str(binary),
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--disable-default-apps",
+        "--disable-extensions",
+        "--no-pings",
+        "--disable-domain-reliability",
+        "--disable-client-side-phishing-detection",
+        "--use-angle=swiftshader",
+        "--enable-unsafe-swiftshader",
+        "--enable-webgl",
+        "--ignore-gpu-blocklist",
+        f"--user-data-dir={profile}",
+        f"--proxy-server=http://127.0.0.1:{proxy_port}",
+        "--proxy-bypass-list=<-loopback>",
+        "--virtual-time-budget=8000",
+        "--dump-dom",
+        url,
+    ]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=False).stdout
 
 
@@ -111,8 +144,10 @@ def _host(request_line: str) -> str:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not CHROMIUM.exists(),
-                    reason="chromium not installed: apt-get install -y chromium (CI installs it)")
+@pytest.mark.skipif(
+    not CHROMIUM.exists(),
+    reason="chromium not installed: apt-get install -y chromium (CI installs it)",
+)
 def test_html_renders_offline_in_chromium(html, tmp_path):
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -120,15 +155,17 @@ def test_html_renders_offline_in_chromium(html, tmp_path):
         port = server.server_address[1]
         # canary: a page with one external image must reach the recorder (the net is wired)
         canary = tmp_path / "canary.html"
-        canary.write_text('<html><body><img src="http://cinexai-canary.invalid/x.png"></body></html>')
+        canary.write_text(
+            '<html><body><img src="http://cinexai-canary.invalid/x.png"></body></html>'
+        )
         _chromium(canary.as_uri(), port, tmp_path / "p1")
         assert any("cinexai-canary.invalid" in s for s in _Recorder.seen), _Recorder.seen
         _Recorder.seen.clear()
         dom = _chromium(html.as_uri(), port, tmp_path / "p2")
     finally:
         server.shutdown()
-    assert "main-svg" in dom            # plotly drew its SVG layers
-    assert "gl-container" in dom        # the 3D scenes were created
-    assert re.search(r"<canvas", dom)   # WebGL canvas present
+    assert "main-svg" in dom  # plotly drew its SVG layers
+    assert "gl-container" in dom  # the 3D scenes were created
+    assert re.search(r"<canvas", dom)  # WebGL canvas present
     page_requests = [s for s in _Recorder.seen if _host(s) not in BROWSER_SERVICE_HOSTS]
-    assert page_requests == []          # nothing the page asked for left the machine
+    assert page_requests == []  # nothing the page asked for left the machine

@@ -6,12 +6,11 @@ import re
 
 import numpy as np
 import pytest
+from conftest import make_mask, make_phi, make_window
 from matplotlib.image import imread
 
 from cinexai.figures.ecg12 import plot_ecg12
 from cinexai.figures.style import MM_PER_INCH
-
-from conftest import make_mask, make_phi, make_window
 
 DPI = 100
 
@@ -23,8 +22,17 @@ def _attribution(window: np.ndarray) -> np.ndarray:
 
 def _render(tmp_path, name, **kw):
     w = make_window()
-    size = plot_ecg12(w, _attribution(w), make_mask(), 0.3, "Case 1 | abnormal | P = 0.99",
-                      tmp_path / f"{name}.png", tmp_path / f"{name}.svg", dpi=DPI, **kw)
+    size = plot_ecg12(
+        w,
+        _attribution(w),
+        make_mask(),
+        0.3,
+        "Case 1 | abnormal | P = 0.99",
+        tmp_path / f"{name}.png",
+        tmp_path / f"{name}.svg",
+        dpi=DPI,
+        **kw,
+    )
     return size, imread(tmp_path / f"{name}.png"), (tmp_path / f"{name}.svg").read_text()
 
 

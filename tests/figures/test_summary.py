@@ -7,8 +7,12 @@ import pandas as pd
 import pytest
 from matplotlib.image import imread
 
-from cinexai.figures.summary import (dice_intervals, plot_dice_by_config, plot_threshold_curves,
-                                     threshold_curves)
+from cinexai.figures.summary import (
+    dice_intervals,
+    plot_dice_by_config,
+    plot_threshold_curves,
+    threshold_curves,
+)
 
 
 def _scores(seed: int = 0) -> pd.DataFrame:
@@ -18,9 +22,16 @@ def _scores(seed: int = 0) -> pd.DataFrame:
         for method, centre in (("integrated_gradients", 0.6), ("random", 0.3)):
             for pp in ("absolute", "scaled"):
                 for case in range(12):
-                    rows.append({"case_id": case, "source": source, "method": method,
-                                 "postprocessing": pp, "dice": centre + 0.1 * rng.standard_normal(),
-                                 "floor_dice": 0.3})
+                    rows.append(
+                        {
+                            "case_id": case,
+                            "source": source,
+                            "method": method,
+                            "postprocessing": pp,
+                            "dice": centre + 0.1 * rng.standard_normal(),
+                            "floor_dice": 0.3,
+                        }
+                    )
     return pd.DataFrame(rows)
 
 
@@ -43,9 +54,16 @@ def test_constant_group_gets_no_interval_but_keeps_its_mean():
 
 
 def test_threshold_curves_average_long_per_case_sweeps():
-    long = pd.DataFrame({"source": "ecg12", "method": "m", "postprocessing": "absolute",
-                         "threshold": [0.1, 0.1, 0.2, 0.2], "case_id": [1, 2, 1, 2],
-                         "dice": [0.2, 0.4, 0.6, 1.0]})
+    long = pd.DataFrame(
+        {
+            "source": "ecg12",
+            "method": "m",
+            "postprocessing": "absolute",
+            "threshold": [0.1, 0.1, 0.2, 0.2],
+            "case_id": [1, 2, 1, 2],
+            "dice": [0.2, 0.4, 0.6, 1.0],
+        }
+    )
     curves = threshold_curves(long)
     np.testing.assert_allclose(curves["mean_dice"], [0.3, 0.8])
     with pytest.raises(KeyError, match="threshold"):
@@ -54,8 +72,15 @@ def test_threshold_curves_average_long_per_case_sweeps():
 
 def test_plots_are_written(tmp_path):
     plot_dice_by_config(_scores(), tmp_path / "d.png", n_resamples=200)
-    sweep = pd.DataFrame({"source": "mapped", "method": "m", "postprocessing": "scaled",
-                          "threshold": np.linspace(0, 1, 11), "mean_dice": np.linspace(0.3, 0.6, 11)})
+    sweep = pd.DataFrame(
+        {
+            "source": "mapped",
+            "method": "m",
+            "postprocessing": "scaled",
+            "threshold": np.linspace(0, 1, 11),
+            "mean_dice": np.linspace(0.3, 0.6, 11),
+        }
+    )
     plot_threshold_curves(sweep, tmp_path / "t.png")
     for name in ("d.png", "t.png"):
         img = imread(tmp_path / name)

@@ -17,8 +17,9 @@ from cinexai.leads import CINE_CHANNELS, LEADS
 SPLIT_PATIENTS = {"train": 70, "val": 20, "test": 35, "reference": 6, "evaluation": 6}
 
 
-def bump_windows(labels: np.ndarray, n_channels: int, n_samples: int,
-                 rng: np.random.Generator) -> np.ndarray:
+def bump_windows(
+    labels: np.ndarray, n_channels: int, n_samples: int, rng: np.random.Generator
+) -> np.ndarray:
     """Gaussian noise; abnormal windows carry a bump on half the channels at a jittered time."""
     X = rng.normal(0.0, 0.5, size=(len(labels), n_channels, n_samples))
     t = np.arange(n_samples)
@@ -28,8 +29,9 @@ def bump_windows(labels: np.ndarray, n_channels: int, n_samples: int,
     return X.astype(np.float32)
 
 
-def write_problem(out: Path, modality: str = "ecg12", n_samples: int = 200,
-                  seed: int = 0) -> tuple[Path, Path]:
+def write_problem(
+    out: Path, modality: str = "ecg12", n_samples: int = 200, seed: int = 0
+) -> tuple[Path, Path]:
     """Write ``signals.parquet`` and ``records.parquet`` (architecture.md schemas)."""
     rng = np.random.default_rng(seed)
     rows = []
@@ -62,8 +64,10 @@ def _one_thread() -> None:
 @pytest.fixture
 def problem(tmp_path: Path) -> Callable[..., tuple[Path, Path]]:
     """Factory: ``problem(modality, n_samples, seed) -> (signals, records)`` under tmp_path."""
+
     def make(modality: str = "ecg12", n_samples: int = 200, seed: int = 0) -> tuple[Path, Path]:
         return write_problem(tmp_path / f"{modality}-{n_samples}-{seed}", modality, n_samples, seed)
+
     return make
 
 

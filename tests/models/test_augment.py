@@ -22,16 +22,20 @@ def _signals(n: int = 64, c: int = 12, t: int = 200) -> torch.Tensor:
 
 
 def test_from_config_converts_ms_to_samples_and_disables_at_zero() -> None:
-    assert TimeMask.from_config({"probability": 0.5, "width_ms": [40, 120]}, 500.0) == \
-        TimeMask(0.5, 20, 60)
-    assert TimeMask.from_config({"probability": 0.5, "width_ms": [40, 120]}, 100.0) == \
-        TimeMask(0.5, 4, 12)
+    assert TimeMask.from_config({"probability": 0.5, "width_ms": [40, 120]}, 500.0) == TimeMask(
+        0.5, 20, 60
+    )
+    assert TimeMask.from_config({"probability": 0.5, "width_ms": [40, 120]}, 100.0) == TimeMask(
+        0.5, 4, 12
+    )
     assert TimeMask.from_config(None, 500.0) is None
     assert TimeMask.from_config({"probability": 0.0, "width_ms": [40, 120]}, 500.0) is None
 
 
-@pytest.mark.parametrize(("args", "match"), [((1.5, 2, 4), "probability"),
-                                             ((0.5, 0, 4), "width"), ((0.5, 5, 4), "width")])
+@pytest.mark.parametrize(
+    ("args", "match"),
+    [((1.5, 2, 4), "probability"), ((0.5, 0, 4), "width"), ((0.5, 5, 4), "width")],
+)
 def test_invalid_settings_are_rejected(args: tuple, match: str) -> None:
     with pytest.raises(ValueError, match=match):
         TimeMask(*args)
@@ -72,13 +76,26 @@ def test_training_uses_the_configured_mask_and_records_it(problem, tmp_path: Pat
     out = {}
     for name, c in (("plain", CFG), ("masked", cfg), ("masked2", cfg)):
         d = tmp_path / name
-        train(signals, records, PARAMS, d / "model.pt", d / "metrics.json",
-              d / "predictions.parquet", "ecg12", c, seed=3, threads=1)
+        train(
+            signals,
+            records,
+            PARAMS,
+            d / "model.pt",
+            d / "metrics.json",
+            d / "predictions.parquet",
+            "ecg12",
+            c,
+            seed=3,
+            threads=1,
+        )
         out[name] = (load_model(d / "model.pt").state_dict(), read_json(d / "metrics.json"))
     assert out["plain"][1]["augment"] is None
     fs = 500.0
-    assert out["masked"][1]["augment"] == {"probability": 1.0, "min_samples": round(0.04 * fs),
-                                           "max_samples": round(0.08 * fs)}
+    assert out["masked"][1]["augment"] == {
+        "probability": 1.0,
+        "min_samples": round(0.04 * fs),
+        "max_samples": round(0.08 * fs),
+    }
     plain, masked, again = out["plain"][0], out["masked"][0], out["masked2"][0]
     assert any(not torch.equal(plain[k], masked[k]) for k in plain)  # augmentation took effect
-    assert all(torch.equal(masked[k], again[k]) for k in masked)     # and is seeded
+    assert all(torch.equal(masked[k], again[k]) for k in masked)  # and is seeded

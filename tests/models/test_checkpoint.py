@@ -8,16 +8,19 @@ import pytest
 import torch
 
 from cinexai.leads import CINE_CHANNELS, LEADS
-from cinexai.models.checkpoint import (load_model, randomized_copy, resolve_device,
-                                       save_model)
+from cinexai.models.checkpoint import load_model, randomized_copy, resolve_device, save_model
 from cinexai.models.resnet import ResNet1d
 
 
 def _trained_like(in_channels: int = 3, **arch) -> ResNet1d:
     """A model whose weights and batch-norm statistics differ from a fresh one."""
     torch.manual_seed(1)
-    model = ResNet1d(in_channels, mean=[0.1 * c for c in range(in_channels)],
-                     std=[1.0 + c for c in range(in_channels)], **arch)
+    model = ResNet1d(
+        in_channels,
+        mean=[0.1 * c for c in range(in_channels)],
+        std=[1.0 + c for c in range(in_channels)],
+        **arch,
+    )
     model.train()
     model(torch.randn(16, in_channels, 200) * 3 + 1)  # moves BN running statistics
     with torch.no_grad():
@@ -48,8 +51,15 @@ def test_wrong_channel_count_is_rejected_with_both_counts(tmp_path: Path) -> Non
 def test_state_that_does_not_match_arch_is_rejected(tmp_path: Path) -> None:
     small = ResNet1d(12, depth=1)
     path = tmp_path / "mismatch.pt"
-    torch.save({"state_dict": small.state_dict(), "arch": ResNet1d(12, depth=2).arch,
-                "modality": "ecg12", "channels": list(LEADS)}, path)
+    torch.save(
+        {
+            "state_dict": small.state_dict(),
+            "arch": ResNet1d(12, depth=2).arch,
+            "modality": "ecg12",
+            "channels": list(LEADS),
+        },
+        path,
+    )
     with pytest.raises(ValueError, match=r"mismatch\.pt.*does not match its arch"):
         load_model(path)
 
@@ -70,8 +80,9 @@ def test_not_a_checkpoint_is_rejected(tmp_path: Path, kind: str) -> None:
 def test_save_rejects_inconsistent_metadata(tmp_path: Path) -> None:
     model = ResNet1d(3)
     with pytest.raises(ValueError, match="does not describe the model"):
-        save_model(model, tmp_path / "a.pt", {**model.arch, "depth": 3}, "cineecg",
-                   list(CINE_CHANNELS))
+        save_model(
+            model, tmp_path / "a.pt", {**model.arch, "depth": 3}, "cineecg", list(CINE_CHANNELS)
+        )
     with pytest.raises(ValueError, match="2 channel names"):
         save_model(model, tmp_path / "b.pt", model.arch, "cineecg", ["x", "y"])
     with pytest.raises(ValueError, match="unknown modality"):

@@ -41,8 +41,9 @@ def test_bad_inputs_are_named(problem) -> None:
 
 
 def test_channel_stats_guard_flat_channels() -> None:
-    X = np.stack([np.random.default_rng(0).normal(2.0, 3.0, (50, 100)),
-                  np.full((50, 100), 0.5)], axis=1)
+    X = np.stack(
+        [np.random.default_rng(0).normal(2.0, 3.0, (50, 100)), np.full((50, 100), 0.5)], axis=1
+    )
     mean, std = channel_stats(X, ["a", "flat"])
     assert abs(mean[0] - 2.0) < 0.2 and abs(std[0] - 3.0) < 0.2
     assert mean[1] == pytest.approx(0.5) and std[1] == 1.0

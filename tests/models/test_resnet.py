@@ -48,8 +48,10 @@ def test_unknown_stem_rejected() -> None:
         ResNet1d(12, stem="maxpool")
 
 
-@pytest.mark.parametrize("arch", [{}, {"depth": 4, "kernel_size": 3, "width": 16},
-                                  {"depth": 1, "kernel_size": 9, "width": 8}])
+@pytest.mark.parametrize(
+    "arch",
+    [{}, {"depth": 4, "kernel_size": 3, "width": 16}, {"depth": 1, "kernel_size": 9, "width": 8}],
+)
 def test_input_gradient_nonzero_at_every_position_and_channel(arch: dict) -> None:
     torch.manual_seed(0)
     model = ResNet1d(12, **arch).eval()
@@ -91,13 +93,16 @@ def test_eval_mode_is_deterministic_and_dropout_is_active_in_training() -> None:
     assert not torch.equal(model(x), model(x))
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    ({"kernel_size": 1}, "kernel_size"),
-    ({"dropout": 1.0}, "dropout"),
-    ({"std": [1.0, 0.0, 1.0]}, "positive"),
-    ({"mean": [0.0, 0.0]}, "one per channel"),
-    ({"mean": [0.0, math.nan, 0.0]}, "finite"),
-])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"kernel_size": 1}, "kernel_size"),
+        ({"dropout": 1.0}, "dropout"),
+        ({"std": [1.0, 0.0, 1.0]}, "positive"),
+        ({"mean": [0.0, 0.0]}, "one per channel"),
+        ({"mean": [0.0, math.nan, 0.0]}, "finite"),
+    ],
+)
 def test_invalid_arguments_are_rejected(kwargs: dict, match: str) -> None:
     with pytest.raises(ValueError, match=match):
         ResNet1d(3, **kwargs)

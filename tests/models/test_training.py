@@ -14,15 +14,23 @@ from cinexai.models.checkpoint import load_model
 from cinexai.models.data import Split
 from cinexai.models.training import early_stopping_split, train
 
-PARAMS = {"depth": 1, "width": 16, "kernel_size": 7, "dropout": 0.1, "lr": 3e-3,
-          "batch_size": 16}
+PARAMS = {"depth": 1, "width": 16, "kernel_size": 7, "dropout": 0.1, "lr": 3e-3, "batch_size": 16}
 CFG = {"device": "cpu", "max_epochs": 30, "patience": 8, "early_stopping_fraction": 0.15}
 
 
-def _run(signals: Path, records: Path, out: Path, modality: str = "ecg12",
-         cfg: dict = CFG) -> Path:
-    train(signals, records, PARAMS, out / "model.pt", out / "metrics.json",
-          out / "predictions.parquet", modality, cfg, seed=3, threads=1)
+def _run(signals: Path, records: Path, out: Path, modality: str = "ecg12", cfg: dict = CFG) -> Path:
+    train(
+        signals,
+        records,
+        PARAMS,
+        out / "model.pt",
+        out / "metrics.json",
+        out / "predictions.parquet",
+        modality,
+        cfg,
+        seed=3,
+        threads=1,
+    )
     return out
 
 
@@ -41,11 +49,11 @@ def test_trained_model_beats_chance(runs: tuple[Path, Path, Path]) -> None:
     assert np.asarray(metrics["confusion_matrix"]).sum() == metrics["n_per_split"]["test"]
 
 
-def test_same_seed_gives_identical_predictions_and_weights(
-        runs: tuple[Path, Path, Path]) -> None:
+def test_same_seed_gives_identical_predictions_and_weights(runs: tuple[Path, Path, Path]) -> None:
     a, b, _ = runs
-    pd.testing.assert_frame_equal(read_table(a / "predictions.parquet"),
-                                  read_table(b / "predictions.parquet"))
+    pd.testing.assert_frame_equal(
+        read_table(a / "predictions.parquet"), read_table(b / "predictions.parquet")
+    )
     sa, sb = load_model(a / "model.pt").state_dict(), load_model(b / "model.pt").state_dict()
     assert all(torch.equal(sa[k], sb[k]) for k in sa)
 

@@ -13,9 +13,17 @@ from cinexai.io import read_json
 from cinexai.models.tuning import SEARCH_KEYS, tune
 
 CFG = {
-    "device": "cpu", "n_trials": 2, "tuning_epochs": 2,
-    "search_space": {"depth": [1, 2], "width": [4, 8], "kernel_size": [3, 5],
-                     "dropout": [0.0, 0.3], "lr": [0.001, 0.01], "batch_size": [16, 32]},
+    "device": "cpu",
+    "n_trials": 2,
+    "tuning_epochs": 2,
+    "search_space": {
+        "depth": [1, 2],
+        "width": [4, 8],
+        "kernel_size": [3, 5],
+        "dropout": [0.0, 0.3],
+        "lr": [0.001, 0.01],
+        "batch_size": [16, 32],
+    },
 }
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
 
@@ -43,9 +51,15 @@ def resumed(tmp_path_factory: pytest.TempPathFactory, make_problem) -> dict:
     before = _trials(db, first["study_name"])
     second = _tune(data, db, out, n_trials=3)
     fresh = _tune(data, root / "fresh.db", root / "fresh.json", n_trials=3)
-    return {"data": data, "db": db, "first": first, "before": before, "best": second,
-            "after": _trials(db, second["study_name"]),
-            "fresh": _trials(root / "fresh.db", fresh["study_name"])}
+    return {
+        "data": data,
+        "db": db,
+        "first": first,
+        "before": before,
+        "best": second,
+        "after": _trials(db, second["study_name"]),
+        "fresh": _trials(root / "fresh.db", fresh["study_name"]),
+    }
 
 
 def test_resumed_study_keeps_completed_trials(resumed: dict) -> None:
@@ -79,8 +93,8 @@ def test_killed_study_resumes_and_finishes(resumed: dict, tmp_path: Path) -> Non
     shutil.copy(resumed["db"], db)
     name = resumed["best"]["study_name"]
     study = optuna.load_study(study_name=name, storage=f"sqlite:///{db}")
-    study.ask()                                      # killed mid-trial: left RUNNING
-    study.tell(study.ask(), state=TrialState.FAIL)   # crashed trial
+    study.ask()  # killed mid-trial: left RUNNING
+    study.tell(study.ask(), state=TrialState.FAIL)  # crashed trial
     best = _tune(resumed["data"], db, out, n_trials=4)
     trials = _trials(db, name)
     states = [t.state for t in trials]
@@ -93,8 +107,9 @@ def test_killed_study_resumes_and_finishes(resumed: dict, tmp_path: Path) -> Non
 def test_changed_search_space_starts_a_new_study(resumed: dict, tmp_path: Path) -> None:
     db, out = tmp_path / "study.db", tmp_path / "best.json"
     shutil.copy(resumed["db"], db)
-    new = _tune(resumed["data"], db, out, n_trials=1,
-                search_space={**CFG["search_space"], "width": [4, 6]})
+    new = _tune(
+        resumed["data"], db, out, n_trials=1, search_space={**CFG["search_space"], "width": [4, 6]}
+    )
     old_name = resumed["best"]["study_name"]
     assert new["study_name"] != old_name
     assert set(optuna.get_all_study_names(f"sqlite:///{db}")) == {old_name, new["study_name"]}

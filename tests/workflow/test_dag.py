@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from workflow_helpers import copy_project, planned_jobs, snakemake
 
 
@@ -15,8 +14,19 @@ def project(tmp_path_factory):
 def test_dry_run_plans_the_grid(project):
     proc = snakemake(project, "-n", "--configfile", ".test/config.yaml")
     rules = {rule for rule, _ in planned_jobs(proc.stdout + proc.stderr)}
-    assert {"generate_synthetic", "ingest", "cineecg", "tune", "train", "attribute",
-            "map_to_cineecg", "masks", "oracle", "score", "tables"} <= rules
+    assert {
+        "generate_synthetic",
+        "ingest",
+        "cineecg",
+        "tune",
+        "train",
+        "attribute",
+        "map_to_cineecg",
+        "masks",
+        "oracle",
+        "score",
+        "tables",
+    } <= rules
     attribute = [wc for rule, wc in planned_jobs(proc.stdout + proc.stderr) if rule == "attribute"]
     # 7 method instances x 2 directly attributed sources
     assert len(attribute) == 14
@@ -25,24 +35,45 @@ def test_dry_run_plans_the_grid(project):
 
 def test_dry_run_of_real_ptbxl_without_annotations_trains_models_only(project, tmp_path):
     (tmp_path / "ptbxl_database.csv").write_text("ecg_id\n")
-    proc = snakemake(project, "-n", "--configfile", ".test/config.yaml", "--config",
-                     "dataset=ptbxl", f"ptbxl_dir={tmp_path}")
+    proc = snakemake(
+        project,
+        "-n",
+        "--configfile",
+        ".test/config.yaml",
+        "--config",
+        "dataset=ptbxl",
+        f"ptbxl_dir={tmp_path}",
+    )
     rules = {rule for rule, _ in planned_jobs(proc.stdout + proc.stderr)}
     assert {"ingest", "tune", "train"} <= rules
     assert not rules & {"generate_synthetic", "attribute", "score", "tables"}
 
 
 def test_bad_config_fails_at_dag_build_naming_the_key(project):
-    proc = snakemake(project, "-n", "--configfile", ".test/config.yaml", "--config",
-                     "evaluation={'threshold': 'global'}", check=False)
+    proc = snakemake(
+        project,
+        "-n",
+        "--configfile",
+        ".test/config.yaml",
+        "--config",
+        "evaluation={'threshold': 'global'}",
+        check=False,
+    )
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0
     assert "['evaluation']['threshold']" in out and "'global'" in out
 
 
 def test_unregistered_method_fails_naming_the_instance(project):
-    proc = snakemake(project, "-n", "--configfile", ".test/config.yaml", "--config",
-                     "methods={'my_saliency': {'method': 'saliency_xyz'}}", check=False)
+    proc = snakemake(
+        project,
+        "-n",
+        "--configfile",
+        ".test/config.yaml",
+        "--config",
+        "methods={'my_saliency': {'method': 'saliency_xyz'}}",
+        check=False,
+    )
     assert proc.returncode != 0 and "methods.my_saliency" in proc.stdout + proc.stderr
 
 

@@ -11,10 +11,9 @@ import sys
 
 import pytest
 import yaml
+from workflow_helpers import REPO, copy_project, planned_jobs, snakemake
 
 from cinexai import io
-
-from workflow_helpers import REPO, copy_project, planned_jobs, snakemake
 
 pytestmark = pytest.mark.slow
 RES = "results/tiny"
@@ -53,7 +52,14 @@ def test_every_grid_cell_has_attributions_scores_and_provenance(project):
     n_cases = cfg["synthetic"]["n_evaluation"]
     for source in ("ecg12", "cineecg", "mapped"):
         for method in methods:
-            path = project / RES / "attributions" / f"source={source}" / f"method={method}" / "part-0.parquet"
+            path = (
+                project
+                / RES
+                / "attributions"
+                / f"source={source}"
+                / f"method={method}"
+                / "part-0.parquet"
+            )
             table = io.read_table(path)
             assert table["case_id"].nunique() == n_cases, path
             assert table["phi"].notna().all()
@@ -61,8 +67,14 @@ def test_every_grid_cell_has_attributions_scores_and_provenance(project):
             if method != "oracle":
                 assert meta["seed"] == cfg["seed"] and len(meta["model_sha256"]) == 64
             for pp in cfg["postprocessing"]:
-                scores = io.read_table(path.parents[2].parent / "scores" / f"source={source}"
-                                       / f"method={method}" / f"postprocessing={pp}" / "part-0.parquet")
+                scores = io.read_table(
+                    path.parents[2].parent
+                    / "scores"
+                    / f"source={source}"
+                    / f"method={method}"
+                    / f"postprocessing={pp}"
+                    / "part-0.parquet"
+                )
                 assert len(scores) == n_cases
                 assert scores["dice"].between(0, 1).all()
 
@@ -103,15 +115,18 @@ def _lime_only(jobs):
         else:
             assert rule in ("tables", "summary_figures", "all"), rule
     assert {(r, w.get("source")) for r, w in jobs if r == "attribute"} == {
-        ("attribute", "ecg12"), ("attribute", "cineecg")}
+        ("attribute", "ecg12"),
+        ("attribute", "cineecg"),
+    }
 
 
 def test_changing_one_method_parameter_reruns_only_that_method(project):
     cfg = _tiny(project)
     lime = dict(cfg["methods"]["lime"], num_samples=cfg["methods"]["lime"]["num_samples"] + 1)
     override = project / "override.yaml"
-    override.write_text(yaml.safe_dump({**cfg, "methods": {**cfg["methods"], "lime": lime}},
-                                       sort_keys=False))  # key order is part of params
+    override.write_text(
+        yaml.safe_dump({**cfg, "methods": {**cfg["methods"], "lime": lime}}, sort_keys=False)
+    )  # key order is part of params
     proc = snakemake(project, "-n", "--configfile", str(override))
     _lime_only(planned_jobs(proc.stdout + proc.stderr))
 
@@ -136,11 +151,24 @@ def test_snakemake_report_collects_tables_and_figures(project):
 
 def test_input_maps_diagnostic_scores_model_free_maps(project):
     """diagnostics/input_maps.py scores |x| and x - mean normal like any attribution."""
-    proc = subprocess.run([sys.executable, str(REPO / "diagnostics" / "input_maps.py"),
-                           str(project / RES), "--config", str(project / ".test/config.yaml")],
-                          capture_output=True, text=True, check=True)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "diagnostics" / "input_maps.py"),
+            str(project / RES),
+            "--config",
+            str(project / ".test/config.yaml"),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     rows = [line.split() for line in proc.stdout.splitlines()[1:]]
-    assert [(r[0], r[1]) for r in rows] == [("amplitude", "ecg12"), ("amplitude", "mapped"),
-                                          ("deviation", "ecg12"), ("deviation", "mapped")]
+    assert [(r[0], r[1]) for r in rows] == [
+        ("amplitude", "ecg12"),
+        ("amplitude", "mapped"),
+        ("deviation", "ecg12"),
+        ("deviation", "mapped"),
+    ]
     for _, _, dice, floor, threshold in rows:
         assert float(floor) - 1e-9 <= float(dice) <= 1.0 and 0.0 <= float(threshold) <= 1.0

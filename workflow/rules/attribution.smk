@@ -6,23 +6,23 @@ rule attribute:
         model=f"{RES}/models/{{source}}/model.pt",
     output:
         f"{RES}/attributions/source={{source}}/method={{method}}/part-0.parquet",
+    log:
+        logfile("attribute/{source}/{method}"),
+    benchmark:
+        benchfile("attribute/{source}/{method}")
     wildcard_constraints:
         source="|".join(SOURCES),
         method="|".join(METHODS),
+    conda:
+        "../../envs/attribution.yaml"
+    threads: 1
+    resources:
+        gpu=1 if config["attribution"]["device"] == "cuda" else 0,
     params:
         method_cfg=lambda wc: config["methods"][wc.method],
         cfg=config["attribution"],
         seed=SEED,
         code=method_code,
-    threads: 1
-    resources:
-        gpu=1 if config["attribution"]["device"] == "cuda" else 0,
-    conda:
-        "../../envs/attribution.yaml"
-    log:
-        logfile("attribute/{source}/{method}"),
-    benchmark:
-        benchfile("attribute/{source}/{method}")
     script:
         "../scripts/attribute.py"
 
@@ -33,15 +33,15 @@ rule map_to_cineecg:
         f"{RES}/attributions/source=ecg12/method={{method}}/part-0.parquet",
     output:
         f"{RES}/attributions/source=mapped/method={{method}}/part-0.parquet",
-    wildcard_constraints:
-        method="|".join(METHODS),
-    params:
-        code=code("cinexai.attribution.mapping"),
-    conda:
-        "../../envs/attribution.yaml"
     log:
         logfile("map/{method}"),
     benchmark:
         benchfile("map/{method}")
+    wildcard_constraints:
+        method="|".join(METHODS),
+    conda:
+        "../../envs/attribution.yaml"
+    params:
+        code=code("cinexai.attribution.mapping"),
     script:
         "../scripts/map_to_cineecg.py"

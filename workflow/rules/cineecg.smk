@@ -5,15 +5,20 @@ rule cineecg:
     output:
         cineecg=f"{RES}/data/cineecg.parquet",
         vcg=f"{RES}/data/vcg.parquet",
-    params:
-        cfg=config["cineecg"],
-        code=code("cinexai.cineecg.constants", "cinexai.cineecg.vcg", "cinexai.cineecg.geometry",
-                  "cinexai.cineecg.trajectory", "cinexai.cineecg.build"),
-    conda:
-        "../../envs/data.yaml"
     log:
         logfile("cineecg"),
     benchmark:
         benchfile("cineecg")
+    conda:
+        "../../envs/data.yaml"
+    params:
+        cfg=config["cineecg"],
+        code=code(
+            "cinexai.cineecg.constants",
+            "cinexai.cineecg.vcg",
+            "cinexai.cineecg.geometry",
+            "cinexai.cineecg.trajectory",
+            "cinexai.cineecg.build",
+        ),
     script:
         "../scripts/cineecg.py"

@@ -80,7 +80,10 @@ def score_files(kind):
     """Every (source, method, post-processing) configuration's score or sweep file."""
     return expand(
         f"{RES}/scores/source={{source}}/method={{method}}/postprocessing={{pp}}/{kind}.parquet",
-        source=SCORED_SOURCES, method=SCORED_METHODS, pp=config["postprocessing"])
+        source=SCORED_SOURCES,
+        method=SCORED_METHODS,
+        pp=config["postprocessing"],
+    )
 
 
 FIG = config["figures"]
@@ -89,20 +92,30 @@ FIG = config["figures"]
 def case_figures(wildcards=None):
     """One figure set per annotated case (known once the masks checkpoint has run) + featured ones."""
     masks = checkpoints.masks.get().output[0]
-    cases = sorted(set(read_table(masks, columns=["case_id"])["case_id"].astype(int))
-                   | set(FIG["featured_cases"]))
-    return expand(f"{RES}/figures/cases/{{case}}/{{name}}", case=cases,
-                  name=["ecg12.png", "cineecg.png", "cineecg.html"])
+    cases = sorted(
+        set(read_table(masks, columns=["case_id"])["case_id"].astype(int))
+        | set(FIG["featured_cases"])
+    )
+    return expand(
+        f"{RES}/figures/cases/{{case}}/{{name}}",
+        case=cases,
+        name=["ecg12.png", "cineecg.png", "cineecg.html"],
+    )
 
 
 def figure_attributions(wc):
-    return expand(f"{RES}/attributions/source={{source}}/method={FIG['method']}/part-0.parquet",
-                  source=SCORED_SOURCES)
+    return expand(
+        f"{RES}/attributions/source={{source}}/method={FIG['method']}/part-0.parquet",
+        source=SCORED_SOURCES,
+    )
 
 
 def figure_scores(wc):
-    return expand(f"{RES}/scores/source={{source}}/method={FIG['method']}/"
-                  f"postprocessing={FIG['postprocessing']}/part-0.parquet", source=SCORED_SOURCES)
+    return expand(
+        f"{RES}/scores/source={{source}}/method={FIG['method']}/"
+        f"postprocessing={FIG['postprocessing']}/part-0.parquet",
+        source=SCORED_SOURCES,
+    )
 
 
 def final_targets():

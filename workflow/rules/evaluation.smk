@@ -5,15 +5,15 @@ checkpoint masks:
         records=f"{RES}/data/records.parquet",
     output:
         f"{RES}/data/masks.parquet",
-    params:
-        cfg=config["data"],
-        code=code("cinexai.evaluation.annotations"),
-    conda:
-        "../../envs/evaluation.yaml"
     log:
         logfile("masks"),
     benchmark:
         benchfile("masks")
+    conda:
+        "../../envs/evaluation.yaml"
+    params:
+        cfg=config["data"],
+        code=code("cinexai.evaluation.annotations"),
     script:
         "../scripts/masks.py"
 
@@ -24,16 +24,16 @@ rule oracle:
         masks=f"{RES}/data/masks.parquet",
     output:
         f"{RES}/attributions/source={{source}}/method=oracle/part-0.parquet",
-    params:
-        cfg=config["evaluation"],
-        seed=SEED,
-        code=code("cinexai.evaluation.controls"),
-    conda:
-        "../../envs/evaluation.yaml"
     log:
         logfile("oracle/{source}"),
     benchmark:
         benchfile("oracle/{source}")
+    conda:
+        "../../envs/evaluation.yaml"
+    params:
+        cfg=config["evaluation"],
+        seed=SEED,
+        code=code("cinexai.evaluation.controls"),
     script:
         "../scripts/oracle.py"
 
@@ -47,16 +47,20 @@ rule score:
     output:
         scores=f"{RES}/scores/source={{source}}/method={{method}}/postprocessing={{pp}}/part-0.parquet",
         sweep=f"{RES}/scores/source={{source}}/method={{method}}/postprocessing={{pp}}/sweep.parquet",
-    params:
-        cfg=config["evaluation"],
-        code=code("cinexai.evaluation.score", "cinexai.evaluation.metrics",
-                  "cinexai.evaluation.threshold", "cinexai.evaluation.postprocessing"),
-    conda:
-        "../../envs/evaluation.yaml"
     log:
         logfile("score/{source}/{method}/{pp}"),
     benchmark:
         benchfile("score/{source}/{method}/{pp}")
+    conda:
+        "../../envs/evaluation.yaml"
+    params:
+        cfg=config["evaluation"],
+        code=code(
+            "cinexai.evaluation.score",
+            "cinexai.evaluation.metrics",
+            "cinexai.evaluation.threshold",
+            "cinexai.evaluation.postprocessing",
+        ),
     script:
         "../scripts/score.py"
 
@@ -67,20 +71,24 @@ rule tables:
         scores=score_files("part-0"),
         sweeps=score_files("sweep"),
     output:
-        **{name: report(f"{RES}/tables/{name}.md", category="Tables", caption=f"../report/{name}.rst")
-           for name in TABLES},
+        **{
+            name: report(
+                f"{RES}/tables/{name}.md", category="Tables", caption=f"../report/{name}.rst"
+            )
+            for name in TABLES
+        },
         csv=expand(f"{RES}/tables/{{name}}.csv", name=TABLES),
         indices=f"{RES}/tables/bootstrap_indices.parquet",
         checks=f"{RES}/tables/checks.json",
-    params:
-        cfg=config["evaluation"],
-        seed=SEED,
-        code=code("cinexai.evaluation.tables", "cinexai.evaluation.bootstrap"),
-    conda:
-        "../../envs/evaluation.yaml"
     log:
         logfile("tables"),
     benchmark:
         benchfile("tables")
+    conda:
+        "../../envs/evaluation.yaml"
+    params:
+        cfg=config["evaluation"],
+        seed=SEED,
+        code=code("cinexai.evaluation.tables", "cinexai.evaluation.bootstrap"),
     script:
         "../scripts/tables.py"

@@ -9,26 +9,38 @@ rule case_figures:
         attributions=figure_attributions,
         scores=figure_scores,
     output:
-        ecg12=report(f"{RES}/figures/cases/{{case}}/ecg12.png", category="Cases",
-                     subcategory="{case}", caption="../report/ecg12.rst"),
+        ecg12=report(
+            f"{RES}/figures/cases/{{case}}/ecg12.png",
+            category="Cases",
+            subcategory="{case}",
+            caption="../report/ecg12.rst",
+        ),
         ecg12_svg=f"{RES}/figures/cases/{{case}}/ecg12.svg",
-        cineecg=report(f"{RES}/figures/cases/{{case}}/cineecg.png", category="Cases",
-                       subcategory="{case}", caption="../report/cineecg_png.rst"),
-        html=report(f"{RES}/figures/cases/{{case}}/cineecg.html", category="Cases",
-                    subcategory="{case}", caption="../report/cineecg_html.rst"),
+        cineecg=report(
+            f"{RES}/figures/cases/{{case}}/cineecg.png",
+            category="Cases",
+            subcategory="{case}",
+            caption="../report/cineecg_png.rst",
+        ),
+        html=report(
+            f"{RES}/figures/cases/{{case}}/cineecg.html",
+            category="Cases",
+            subcategory="{case}",
+            caption="../report/cineecg_html.rst",
+        ),
+    log:
+        logfile("figures/{case}"),
+    benchmark:
+        benchfile("figures/{case}")
     wildcard_constraints:
         case=r"\d+",
+    conda:
+        "../../envs/figures.yaml"
     params:
         cfg=FIG,
         attributions_root=f"{RES}/attributions",
         scores_root=f"{RES}/scores",
         code=code("cinexai.figures.case", "cinexai.figures.ecg12", "cinexai.figures.cineecg3d"),
-    conda:
-        "../../envs/figures.yaml"
-    log:
-        logfile("figures/{case}"),
-    benchmark:
-        benchfile("figures/{case}")
     script:
         "../scripts/case_figures.py"
 
@@ -39,14 +51,14 @@ rule figure_index:
         case_figures,
     output:
         f"{RES}/figures/cases/index.html",
-    params:
-        code=code("cinexai.figures.index"),
-    conda:
-        "../../envs/figures.yaml"
     log:
         logfile("figures/index"),
     benchmark:
         benchfile("figures/index")
+    conda:
+        "../../envs/figures.yaml"
+    params:
+        code=code("cinexai.figures.index"),
     script:
         "../scripts/figure_index.py"
 
@@ -57,19 +69,25 @@ rule summary_figures:
         scores=score_files("part-0"),
         sweeps=score_files("sweep"),
     output:
-        dice=report(f"{RES}/figures/summary/dice_by_config.png", category="Summary",
-                    caption="../report/dice_by_config.rst"),
-        curves=report(f"{RES}/figures/summary/threshold_curves.png", category="Summary",
-                      caption="../report/threshold_curves.rst"),
-    params:
-        bootstrap=config["evaluation"]["bootstrap"],
-        seed=SEED,
-        code=code("cinexai.figures.summary"),
-    conda:
-        "../../envs/figures.yaml"
+        dice=report(
+            f"{RES}/figures/summary/dice_by_config.png",
+            category="Summary",
+            caption="../report/dice_by_config.rst",
+        ),
+        curves=report(
+            f"{RES}/figures/summary/threshold_curves.png",
+            category="Summary",
+            caption="../report/threshold_curves.rst",
+        ),
     log:
         logfile("figures/summary"),
     benchmark:
         benchfile("figures/summary")
+    conda:
+        "../../envs/figures.yaml"
+    params:
+        bootstrap=config["evaluation"]["bootstrap"],
+        seed=SEED,
+        code=code("cinexai.figures.summary"),
     script:
         "../scripts/summary_figures.py"

@@ -7,16 +7,16 @@ rule ingest:
         windows=f"{RES}/data/windows.parquet",
         records=f"{RES}/data/records.parquet",
         exclusions=f"{RES}/data/exclusions.parquet",
-    params:
-        cfg=config["data"],
-        seed=SEED,
-        code=code("cinexai.data.ptbxl", "cinexai.data.beats", "cinexai.data.ingest"),
-    threads: 8  # capped at --cores by Snakemake
-    conda:
-        "../../envs/data.yaml"
     log:
         logfile("ingest"),
     benchmark:
         benchfile("ingest")
+    conda:
+        "../../envs/data.yaml"
+    threads: 8  # capped at --cores by Snakemake
+    params:
+        cfg=config["data"],
+        seed=SEED,
+        code=code("cinexai.data.ptbxl", "cinexai.data.beats", "cinexai.data.ingest"),
     script:
         "../scripts/ingest.py"

@@ -8,20 +8,20 @@ rule tune:
         records=f"{RES}/data/records.parquet",
     output:
         best=f"{RES}/models/{{modality}}/best_params.json",
+    log:
+        logfile("tune/{modality}"),
+    benchmark:
+        benchfile("tune/{modality}")
+    conda:
+        "../../envs/models.yaml"
+    threads: 8  # capped at --cores by Snakemake
+    resources:
+        gpu=1 if config["models"]["device"] == "cuda" else 0,
     params:
         study=f"{RES}/models/{{modality}}/study.db",
         cfg=config["models"],
         seed=SEED,
         code=code(*MODEL_CODE, "cinexai.models.tuning"),
-    threads: 8  # capped at --cores by Snakemake
-    resources:
-        gpu=1 if config["models"]["device"] == "cuda" else 0,
-    conda:
-        "../../envs/models.yaml"
-    log:
-        logfile("tune/{modality}"),
-    benchmark:
-        benchfile("tune/{modality}")
     script:
         "../scripts/tune.py"
 
@@ -36,18 +36,18 @@ rule train:
         model=f"{RES}/models/{{modality}}/model.pt",
         metrics=f"{RES}/models/{{modality}}/metrics.json",
         predictions=f"{RES}/models/{{modality}}/predictions.parquet",
-    params:
-        cfg=config["models"],
-        seed=SEED,
-        code=code(*MODEL_CODE),
-    threads: 8  # capped at --cores by Snakemake
-    resources:
-        gpu=1 if config["models"]["device"] == "cuda" else 0,
-    conda:
-        "../../envs/models.yaml"
     log:
         logfile("train/{modality}"),
     benchmark:
         benchfile("train/{modality}")
+    conda:
+        "../../envs/models.yaml"
+    threads: 8  # capped at --cores by Snakemake
+    resources:
+        gpu=1 if config["models"]["device"] == "cuda" else 0,
+    params:
+        cfg=config["models"],
+        seed=SEED,
+        code=code(*MODEL_CODE),
     script:
         "../scripts/train.py"

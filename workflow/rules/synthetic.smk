@@ -3,15 +3,15 @@ rule generate_synthetic:
     output:
         database=f"{RES}/synthetic-ptbxl/ptbxl_database.csv",
         annotations=f"{RES}/synthetic-ptbxl/annotations.csv",
-    params:
-        cfg=config["synthetic"],
-        seed=SEED,
-        code=code("cinexai.data.synthetic"),
-    conda:
-        "../../envs/data.yaml"
     log:
         logfile("generate_synthetic"),
     benchmark:
         benchfile("generate_synthetic")
+    conda:
+        "../../envs/data.yaml"
+    params:
+        cfg=config["synthetic"],
+        seed=SEED,
+        code=code("cinexai.data.synthetic"),
     script:
         "../scripts/generate_synthetic.py"

@@ -60,8 +60,10 @@ class AttributionContext:
     def reference_pool(self) -> torch.Tensor:
         """The reference pool as a float32 tensor on the context's device."""
         if self.reference.shape[0] == 0:
-            raise ValueError("the normal reference pool is empty (records.parquet has no "
-                             "included split=='reference' rows); this method needs it")
+            raise ValueError(
+                "the normal reference pool is empty (records.parquet has no "
+                "included split=='reference' rows); this method needs it"
+            )
         return torch.as_tensor(self.reference, dtype=torch.float32, device=self.device)
 
     def reference_mean(self) -> torch.Tensor:
@@ -86,14 +88,17 @@ def output_function(model: torch.nn.Module, output: str) -> Forward:
 
     def probabilities(x: torch.Tensor) -> torch.Tensor:
         return torch.softmax(model(x), dim=1)
+
     return probabilities
 
 
 def one_pass_forward(f: Forward) -> Forward:
     """``g(x) = (f1(x) - f0(x)) / 2`` as an ``(N, 1)`` output (attributed with target 0)."""
+
     def g(x: torch.Tensor) -> torch.Tensor:
         out = f(x)
         return ((out[:, 1] - out[:, 0]) / 2).unsqueeze(1)
+
     return g
 
 
@@ -123,8 +128,9 @@ def seeded(seed: int) -> Iterator[None]:
             random.setstate(py_state)
 
 
-def bipolar_phi(spec: MethodSpec, f: Forward, x: torch.Tensor, ctx: AttributionContext,
-                one_pass: bool) -> np.ndarray:
+def bipolar_phi(
+    spec: MethodSpec, f: Forward, x: torch.Tensor, ctx: AttributionContext, one_pass: bool
+) -> np.ndarray:
     """Phi of Eq. 1 for ``x`` ``(N, C, T)``: one pass on ``g`` or ``(A1 - A0) / 2``.
 
     Model-free methods (controls) return their map directly.
@@ -143,8 +149,9 @@ def bipolar_phi(spec: MethodSpec, f: Forward, x: torch.Tensor, ctx: AttributionC
     return ((a1 - a0) / 2).astype(np.float32)
 
 
-def numpy_output(forward: Forward, target: int, shape: tuple[int, int],
-                 ctx: AttributionContext) -> Callable[[np.ndarray], np.ndarray]:
+def numpy_output(
+    forward: Forward, target: int, shape: tuple[int, int], ctx: AttributionContext
+) -> Callable[[np.ndarray], np.ndarray]:
     """Wrap ``forward`` for shap/lime: flat ``(n, C*T)`` array -> ``(n,)`` output ``target``.
 
     Evaluates in chunks of ``ctx.batch_size`` without building a graph.
@@ -156,7 +163,10 @@ def numpy_output(forward: Forward, target: int, shape: tuple[int, int],
         out = np.empty(flat.shape[0], dtype=np.float64)
         with torch.no_grad():
             for start in range(0, flat.shape[0], ctx.batch_size):
-                chunk = torch.from_numpy(flat[start:start + ctx.batch_size]).to(ctx.device)
-                out[start:start + chunk.shape[0]] = forward(chunk)[:, target].double().cpu().numpy()
+                chunk = torch.from_numpy(flat[start : start + ctx.batch_size]).to(ctx.device)
+                out[start : start + chunk.shape[0]] = (
+                    forward(chunk)[:, target].double().cpu().numpy()
+                )
         return out
+
     return predict

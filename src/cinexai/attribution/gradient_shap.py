@@ -14,15 +14,16 @@ from cinexai.attribution.base import AttributionContext, Forward
 from cinexai.attribution.registry import register
 
 DEFAULTS = {
-    "baseline": "reference_pool",   # the only choice: baselines drawn from the reference pool
+    "baseline": "reference_pool",  # the only choice: baselines drawn from the reference pool
     "n_samples": 50,
     "stdevs": 0.0,
 }
 
 
 @register("gradient_shap", DEFAULTS)
-def attribute(forward: Forward, x: torch.Tensor, ctx: AttributionContext,
-              target: int) -> np.ndarray:
+def attribute(
+    forward: Forward, x: torch.Tensor, ctx: AttributionContext, target: int
+) -> np.ndarray:
     """GradientSHAP of output ``target`` of ``forward`` for ``x`` ``(N, C, T)``."""
     p = ctx.params
     if p["baseline"] != "reference_pool":
@@ -33,8 +34,9 @@ def attribute(forward: Forward, x: torch.Tensor, ctx: AttributionContext,
     explainer = GradientShap(forward)
     parts = []
     for start in range(0, x.shape[0], group):
-        inputs = x[start:start + group].detach().clone().requires_grad_(True)
-        attr = explainer.attribute(inputs, baselines=pool, n_samples=n_samples,
-                                   stdevs=float(p["stdevs"]), target=target)
+        inputs = x[start : start + group].detach().clone().requires_grad_(True)
+        attr = explainer.attribute(
+            inputs, baselines=pool, n_samples=n_samples, stdevs=float(p["stdevs"]), target=target
+        )
         parts.append(attr.detach().cpu().numpy())
     return np.concatenate(parts, axis=0)

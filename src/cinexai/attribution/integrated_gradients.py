@@ -16,26 +16,28 @@ from cinexai.attribution.base import AttributionContext, Forward
 from cinexai.attribution.registry import register
 
 DEFAULTS = {
-    "baseline": "zero",          # zero (captum's default) | reference_mean
+    "baseline": "zero",  # zero (captum's default) | reference_mean
     "n_steps": 50,
-    "nt_samples": 40,            # 0: no NoiseTunnel
+    "nt_samples": 40,  # 0: no NoiseTunnel
     "stdev": 0.15,
-    "nt_type": "smoothgrad",     # smoothgrad | smoothgrad_sq | vargrad
+    "nt_type": "smoothgrad",  # smoothgrad | smoothgrad_sq | vargrad
     "integration": "gausslegendre",  # captum's IG `method`
-    "internal_batch_size": None,     # None: attribution.batch_size
+    "internal_batch_size": None,  # None: attribution.batch_size
 }
 
 
 @register("integrated_gradients", DEFAULTS)
-def attribute(forward: Forward, x: torch.Tensor, ctx: AttributionContext,
-              target: int) -> np.ndarray:
+def attribute(
+    forward: Forward, x: torch.Tensor, ctx: AttributionContext, target: int
+) -> np.ndarray:
     """IG of output ``target`` of ``forward`` for ``x`` ``(N, C, T)``, noise-tunnelled if asked."""
     p = ctx.params
     baseline = ctx.baseline(p["baseline"], x)
     ig = IntegratedGradients(forward)
     batch = int(p["internal_batch_size"] or ctx.batch_size)
-    kwargs = dict(baselines=baseline, target=target, n_steps=int(p["n_steps"]),
-                  method=p["integration"])
+    kwargs = dict(
+        baselines=baseline, target=target, n_steps=int(p["n_steps"]), method=p["integration"]
+    )
     inputs = x.detach().clone().requires_grad_(True)
     nt_samples = int(p["nt_samples"])
     if nt_samples <= 0:
@@ -45,7 +47,12 @@ def attribute(forward: Forward, x: torch.Tensor, ctx: AttributionContext,
         # paths fill the internal batch (40 x 50 at batch 256: 8 chunks of 5 paths = 250 inputs)
         nt_batch = max(1, min(nt_samples, batch // (x.shape[0] * int(p["n_steps"]))))
         attr = NoiseTunnel(ig).attribute(
-            inputs, nt_type=p["nt_type"], nt_samples=nt_samples, stdevs=float(p["stdev"]),
-            nt_samples_batch_size=nt_batch, internal_batch_size=max(batch, x.shape[0] * nt_batch),
-            **kwargs)
+            inputs,
+            nt_type=p["nt_type"],
+            nt_samples=nt_samples,
+            stdevs=float(p["stdev"]),
+            nt_samples_batch_size=nt_batch,
+            internal_batch_size=max(batch, x.shape[0] * nt_batch),
+            **kwargs,
+        )
     return attr.detach().cpu().numpy()

@@ -22,17 +22,20 @@ from cinexai.attribution.base import AttributionContext, Forward, derive_seed, n
 from cinexai.attribution.registry import register
 
 DEFAULTS = {
-    "nsamples": 100,                  # or "auto": 2 * C * T + 2048
+    "nsamples": 100,  # or "auto": 2 * C * T + 2048
     "l1_reg": "num_features(10)",
-    "background": "reference_mean",   # reference_mean | reference_kmeans
-    "n_clusters": 10,                 # k for reference_kmeans
+    "background": "reference_mean",  # reference_mean | reference_kmeans
+    "n_clusters": 10,  # k for reference_kmeans
 }
 
 
 def l1_setting(value: Any) -> str | float | bool:
     """shap's ``l1_reg`` from a config value; ``false``/``none``/0 switch selection off."""
-    if value is None or value is False or (isinstance(value, str) and value.lower() in
-                                           ("false", "none", "off")):
+    if (
+        value is None
+        or value is False
+        or (isinstance(value, str) and value.lower() in ("false", "none", "off"))
+    ):
         return False
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return False if value == 0 else float(value)
@@ -56,19 +59,23 @@ def background(ctx: AttributionContext) -> Any:
     if kind == "reference_kmeans":
         k = min(int(ctx.params["n_clusters"]), flat.shape[0])
         return shap.kmeans(flat, k)  # sklearn KMeans with shap's fixed random_state=0
-    raise ValueError(f"kernel_shap background must be 'reference_mean' or 'reference_kmeans', "
-                     f"got {kind!r}")
+    raise ValueError(
+        f"kernel_shap background must be 'reference_mean' or 'reference_kmeans', got {kind!r}"
+    )
 
 
 @register("kernel_shap", DEFAULTS)
-def attribute(forward: Forward, x: torch.Tensor, ctx: AttributionContext,
-              target: int) -> np.ndarray:
+def attribute(
+    forward: Forward, x: torch.Tensor, ctx: AttributionContext, target: int
+) -> np.ndarray:
     """KernelSHAP values of output ``target`` of ``forward`` for each case of ``x``."""
     n, c, t = x.shape
     l1_reg, nsamples = l1_setting(ctx.params["l1_reg"]), n_samples(ctx.params["nsamples"], c * t)
     if l1_reg is False and nsamples <= c * t:
-        raise ValueError(f"kernel_shap with l1_reg=false needs nsamples > {c * t} features "
-                         f"(got {nsamples}); use nsamples: auto or keep l1_reg")
+        raise ValueError(
+            f"kernel_shap with l1_reg=false needs nsamples > {c * t} features "
+            f"(got {nsamples}); use nsamples: auto or keep l1_reg"
+        )
     predict = numpy_output(forward, target, (c, t), ctx)
     data = ctx.cached("kernel_shap_background", lambda: background(ctx))
     explainer = shap.KernelExplainer(predict, data, link="identity")
@@ -77,7 +84,8 @@ def attribute(forward: Forward, x: torch.Tensor, ctx: AttributionContext,
     out = np.empty((n, c * t), dtype=np.float32)
     for i in range(n):
         np.random.seed(derive_seed(ctx.seed, [ids[i]]))
-        values = explainer.shap_values(flat[i:i + 1], nsamples=nsamples, l1_reg=l1_reg,
-                                       silent=True)
+        values = explainer.shap_values(
+            flat[i : i + 1], nsamples=nsamples, l1_reg=l1_reg, silent=True
+        )
         out[i] = np.asarray(values, dtype=np.float32).reshape(c * t)
     return out.reshape(n, c, t)

@@ -27,14 +27,14 @@ from cinexai.attribution.base import AttributionContext, Forward, derive_seed, n
 from cinexai.attribution.registry import register
 
 DEFAULTS = {
-    "baseline": "reference_pool",      # training data of the explainer (bin statistics)
+    "baseline": "reference_pool",  # training data of the explainer (bin statistics)
     "num_samples": 500,
-    "num_features": 10,                # lime's default; "all" = C * T
-    "kernel_width": None,              # None: lime's 0.75 * sqrt(C * T)
-    "feature_selection": "auto",       # auto | highest_weights | forward_selection | lasso_path
-                                       # | none
+    "num_features": 10,  # lime's default; "all" = C * T
+    "kernel_width": None,  # None: lime's 0.75 * sqrt(C * T)
+    "feature_selection": "auto",  # auto | highest_weights | forward_selection | lasso_path
+    # | none
     "discretize_continuous": True,
-    "discretizer": "quartile",         # quartile | decile | entropy
+    "discretizer": "quartile",  # quartile | decile | entropy
 }
 
 
@@ -53,7 +53,7 @@ def _bin_table(stats: dict[int, list[float]], features: list[int]) -> np.ndarray
     width = max(len(stats[f]) for f in features)
     table = np.full((len(features), width), np.nan)
     for j, f in enumerate(features):
-        table[j, :len(stats[f])] = stats[f]
+        table[j, : len(stats[f])] = stats[f]
     return table
 
 
@@ -66,22 +66,29 @@ def vectorized_undiscretize(discretizer: BaseDiscretizer) -> Any:
     (checked by a test against lime's own method).
     """
     features = list(discretizer.means)
-    stats = {name: _bin_table(getattr(discretizer, name), features)
-             for name in ("mins", "maxs", "means", "stds")}
+    stats = {
+        name: _bin_table(getattr(discretizer, name), features)
+        for name in ("mins", "maxs", "means", "stds")
+    }
     rows = np.arange(len(features))[:, None]
 
     def undiscretize(data: np.ndarray) -> np.ndarray:
         ret = data.copy()
-        bins = data[:, features].astype(int).T                      # (F, n), lime's loop order
+        bins = data[:, features].astype(int).T  # (F, n), lime's loop order
         mins, maxs, means, stds = (stats[k][rows, bins] for k in ("mins", "maxs", "means", "stds"))
         minz, maxz = (mins - means) / stds, (maxs - means) / stds
         unequal = minz != maxz
-        values = minz.copy()                                          # lime keeps minz there
+        values = minz.copy()  # lime keeps minz there
         values[unequal] = scipy.stats.truncnorm.rvs(
-            minz[unequal], maxz[unequal], loc=means[unequal], scale=stds[unequal],
-            random_state=discretizer.random_state)
+            minz[unequal],
+            maxz[unequal],
+            loc=means[unequal],
+            scale=stds[unequal],
+            random_state=discretizer.random_state,
+        )
         ret[:, features] = values.T
         return ret
+
     return undiscretize
 
 
@@ -93,18 +100,23 @@ def explainer(ctx: AttributionContext) -> LimeTabularExplainer:
     pool = ctx.reference_pool().cpu().numpy()
     flat = pool.reshape(pool.shape[0], -1).astype(np.float64)
     lime = LimeTabularExplainer(
-        flat, mode="regression", kernel_width=p["kernel_width"],
+        flat,
+        mode="regression",
+        kernel_width=p["kernel_width"],
         feature_selection=p["feature_selection"],
-        discretize_continuous=bool(p["discretize_continuous"]), discretizer=p["discretizer"],
-        random_state=np.random.RandomState(ctx.seed % 2**32))
+        discretize_continuous=bool(p["discretize_continuous"]),
+        discretizer=p["discretizer"],
+        random_state=np.random.RandomState(ctx.seed % 2**32),
+    )
     if lime.discretizer is not None:
         lime.discretizer.undiscretize = vectorized_undiscretize(lime.discretizer)
     return lime
 
 
 @register("lime", DEFAULTS)
-def attribute(forward: Forward, x: torch.Tensor, ctx: AttributionContext,
-              target: int) -> np.ndarray:
+def attribute(
+    forward: Forward, x: torch.Tensor, ctx: AttributionContext, target: int
+) -> np.ndarray:
     """LIME surrogate coefficients of output ``target`` for each case of ``x`` ``(N, C, T)``."""
     n, c, t = x.shape
     predict = numpy_output(forward, target, (c, t), ctx)
@@ -116,8 +128,9 @@ def attribute(forward: Forward, x: torch.Tensor, ctx: AttributionContext,
     for i in range(n):
         # the explainer, its discretizer and LimeBase share this RandomState: reseed per case
         lime.random_state.seed(derive_seed(ctx.seed, [ids[i]]))
-        exp = lime.explain_instance(flat[i], predict, num_features=k,
-                                    num_samples=int(ctx.params["num_samples"]))
+        exp = lime.explain_instance(
+            flat[i], predict, num_features=k, num_samples=int(ctx.params["num_samples"])
+        )
         # regression mode: local_exp[1] holds the fitted coefficients (local_exp[0] negated)
         for feature, weight in exp.local_exp[1]:
             out[i, feature] = weight

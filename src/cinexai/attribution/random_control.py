@@ -14,10 +14,13 @@ from cinexai.attribution.registry import register
 
 
 @register("random", {}, model_free=True)
-def attribute(forward: None, x: torch.Tensor, ctx: AttributionContext,
-              target: None) -> np.ndarray:
+def attribute(forward: None, x: torch.Tensor, ctx: AttributionContext, target: None) -> np.ndarray:
     """Standard-normal maps of the shape of ``x``, one generator per case."""
     n, c, t = x.shape
     ids = ctx.ids_for(n)
-    return np.stack([np.random.default_rng(derive_seed(ctx.seed, [ids[i]]))
-                     .standard_normal((c, t)) for i in range(n)]).astype(np.float32)
+    return np.stack(
+        [
+            np.random.default_rng(derive_seed(ctx.seed, [ids[i]])).standard_normal((c, t))
+            for i in range(n)
+        ]
+    ).astype(np.float32)

@@ -47,16 +47,21 @@ class MethodSpec:
         return self.fn.__module__
 
 
-def register(name: str, defaults: Mapping[str, Any] | None = None,
-             model_free: bool = False) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+def register(
+    name: str, defaults: Mapping[str, Any] | None = None, model_free: bool = False
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Decorator registering ``attribute(forward, x, ctx, target)`` under ``name``."""
+
     def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
         existing = _REGISTRY.get(name)
         if existing is not None and existing.module != fn.__module__:
-            raise ValueError(f"attribution method {name!r} registered twice "
-                             f"({existing.module} and {fn.__module__})")
+            raise ValueError(
+                f"attribution method {name!r} registered twice "
+                f"({existing.module} and {fn.__module__})"
+            )
         _REGISTRY[name] = MethodSpec(name, fn, dict(defaults or {}), model_free)
         return fn
+
     return decorate
 
 
@@ -92,8 +97,9 @@ def module_of(name: str) -> str:
     return get(name).module
 
 
-def resolve(instance_name: str,
-            instance_cfg: Mapping[str, Any] | None) -> tuple[str, dict[str, Any]]:
+def resolve(
+    instance_name: str, instance_cfg: Mapping[str, Any] | None
+) -> tuple[str, dict[str, Any]]:
     """Map a config instance to ``(registered_name, params)``, params = defaults updated by config.
 
     Raises KeyError for an unknown method and ValueError for an unknown parameter or ``model``
@@ -107,13 +113,16 @@ def resolve(instance_name: str,
         raise KeyError(f"methods.{instance_name}: {exc.args[0]}") from None
     model = cfg.get("model", "trained")
     if model not in MODEL_CHOICES:
-        raise ValueError(f"methods.{instance_name}.model must be one of {MODEL_CHOICES}, "
-                         f"got {model!r}")
+        raise ValueError(
+            f"methods.{instance_name}.model must be one of {MODEL_CHOICES}, got {model!r}"
+        )
     params = {k: v for k, v in cfg.items() if k not in INSTANCE_KEYS}
     unknown = sorted(set(params) - set(spec.defaults))
     if unknown:
-        raise ValueError(f"methods.{instance_name}: unknown parameter(s) {unknown} for method "
-                         f"{registered!r}; allowed: {sorted(spec.defaults)}")
+        raise ValueError(
+            f"methods.{instance_name}: unknown parameter(s) {unknown} for method "
+            f"{registered!r}; allowed: {sorted(spec.defaults)}"
+        )
     return registered, {**spec.defaults, **params}
 
 

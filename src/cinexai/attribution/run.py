@@ -20,8 +20,14 @@ from tqdm import tqdm
 
 from cinexai.attribution import base, registry
 from cinexai.attribution.mapping import long_table
-from cinexai.io import (SignalSet, file_sha256, package_versions, read_signals, read_table,
-                        write_table)
+from cinexai.io import (
+    SignalSet,
+    file_sha256,
+    package_versions,
+    read_signals,
+    read_table,
+    write_table,
+)
 from cinexai.leads import CINE_CHANNELS, LEADS
 from cinexai.models.checkpoint import load_model, randomized_copy, resolve_device
 
@@ -30,8 +36,13 @@ log = logging.getLogger(__name__)
 #: Channels each directly attributed source must have.
 SOURCE_CHANNELS = {"ecg12": list(LEADS), "cineecg": list(CINE_CHANNELS)}
 #: Defaults of the ``attribution:`` keys this stage reads.
-CFG_DEFAULTS = {"output": "probability", "one_pass": True, "batch_size": 256,
-                "cases_per_batch": 1, "device": "cpu"}
+CFG_DEFAULTS = {
+    "output": "probability",
+    "one_pass": True,
+    "batch_size": 256,
+    "cases_per_batch": 1,
+    "device": "cpu",
+}
 
 
 def split_ids(records: pd.DataFrame, path: str | os.PathLike[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -40,15 +51,20 @@ def split_ids(records: pd.DataFrame, path: str | os.PathLike[str]) -> tuple[np.n
     if missing:
         raise ValueError(f"{path}: records table lacks column(s) {missing}")
     included = records["included"].astype(bool)
-    ids = {split: np.sort(records.loc[included & (records["split"] == split), "ecg_id"]
-                          .to_numpy(dtype=np.int64)) for split in ("evaluation", "reference")}
+    ids = {
+        split: np.sort(
+            records.loc[included & (records["split"] == split), "ecg_id"].to_numpy(dtype=np.int64)
+        )
+        for split in ("evaluation", "reference")
+    }
     if len(ids["evaluation"]) == 0:
         raise ValueError(f"{path}: no included records with split == 'evaluation' to attribute")
     return ids["evaluation"], ids["reference"]
 
 
-def select_finite(signals: SignalSet, ids: np.ndarray, role: str,
-                  path: str | os.PathLike[str]) -> SignalSet:
+def select_finite(
+    signals: SignalSet, ids: np.ndarray, role: str, path: str | os.PathLike[str]
+) -> SignalSet:
     """The rows for ``ids``; KeyError names a missing id, ValueError a non-finite window."""
     try:
         subset = signals.select(ids)
@@ -58,19 +74,25 @@ def select_finite(signals: SignalSet, ids: np.ndarray, role: str,
     if bad.any():
         k = int(np.flatnonzero(bad)[0])
         channel = subset.channels[int(np.flatnonzero(~np.isfinite(subset.X[k]).all(axis=1))[0])]
-        raise ValueError(f"{path}: {role} case {int(subset.ids[k])} has NaN/inf in channel "
-                         f"{channel} ({int(bad.sum())} such case(s))")
+        raise ValueError(
+            f"{path}: {role} case {int(subset.ids[k])} has NaN/inf in channel "
+            f"{channel} ({int(bad.sum())} such case(s))"
+        )
     return subset
 
 
 def check_source(signals: SignalSet, source: str, path: str | os.PathLike[str]) -> None:
     """The signal table must carry the channels of ``source``."""
     if source not in SOURCE_CHANNELS:
-        raise ValueError(f"source must be one of {sorted(SOURCE_CHANNELS)} (source 'mapped' is "
-                         f"derived by mapping.map_file), got {source!r}")
+        raise ValueError(
+            f"source must be one of {sorted(SOURCE_CHANNELS)} (source 'mapped' is "
+            f"derived by mapping.map_file), got {source!r}"
+        )
     if list(signals.channels) != SOURCE_CHANNELS[source]:
-        raise ValueError(f"{path}: source {source!r} expects channels {SOURCE_CHANNELS[source]}, "
-                         f"found {signals.channels}")
+        raise ValueError(
+            f"{path}: source {source!r} expects channels {SOURCE_CHANNELS[source]}, "
+            f"found {signals.channels}"
+        )
 
 
 def randomization_seed(seed: int, case_ids: Sequence[int] | np.ndarray) -> int:
@@ -86,19 +108,21 @@ def _frozen(model: torch.nn.Module) -> torch.nn.Module:
     return model.eval()
 
 
-def load_checked_model(path: str | os.PathLike[str], n_channels: int, signals_path: Any,
-                       device: torch.device) -> torch.nn.Module:
+def load_checked_model(
+    path: str | os.PathLike[str], n_channels: int, signals_path: Any, device: torch.device
+) -> torch.nn.Module:
     """Load the model, check its input channels against the signals, freeze it."""
     model = load_model(path, device=str(device))
     found = model.arch.get("in_channels")
     if found != n_channels:
-        raise ValueError(f"model {path} expects {found} input channels but {signals_path} has "
-                         f"{n_channels}: model and source do not match")
+        raise ValueError(
+            f"model {path} expects {found} input channels but {signals_path} has "
+            f"{n_channels}: model and source do not match"
+        )
     return _frozen(model)
 
 
-def randomized_models(model: torch.nn.Module, seed: int
-                      ) -> Callable[[np.ndarray], torch.nn.Module]:
+def randomized_models(model: torch.nn.Module, seed: int) -> Callable[[np.ndarray], torch.nn.Module]:
     """Case ids -> a fresh weight-randomised copy of ``model`` (Adebayo et al. 2018), one per batch.
 
     Each batch of cases (one case by default, ``attribution.cases_per_batch``) is explained by its
@@ -113,15 +137,23 @@ def randomized_models(model: torch.nn.Module, seed: int
 def _settings(cfg: dict[str, Any]) -> dict[str, Any]:
     settings = {**CFG_DEFAULTS, **{k: cfg[k] for k in CFG_DEFAULTS if k in cfg}}
     if settings["output"] not in base.OUTPUTS:
-        raise ValueError(f"attribution.output must be one of {base.OUTPUTS}, "
-                         f"got {settings['output']!r}")
+        raise ValueError(
+            f"attribution.output must be one of {base.OUTPUTS}, got {settings['output']!r}"
+        )
     return settings
 
 
-def compute(spec: registry.MethodSpec, model: torch.nn.Module, cases: SignalSet,
-            ctx: base.AttributionContext, output: str, one_pass: bool,
-            cases_per_batch: int, label: str = "",
-            model_for: Callable[[np.ndarray], torch.nn.Module] | None = None) -> np.ndarray:
+def compute(
+    spec: registry.MethodSpec,
+    model: torch.nn.Module,
+    cases: SignalSet,
+    ctx: base.AttributionContext,
+    output: str,
+    one_pass: bool,
+    cases_per_batch: int,
+    label: str = "",
+    model_for: Callable[[np.ndarray], torch.nn.Module] | None = None,
+) -> np.ndarray:
     """Phi ``(N, C, T)`` for every case, in batches of ``cases_per_batch`` (tqdm progress).
 
     ``model_for(case_ids)``, when given, supplies the model of each batch instead of ``model``.
@@ -130,17 +162,26 @@ def compute(spec: registry.MethodSpec, model: torch.nn.Module, cases: SignalSet,
     parts = []
     starts = range(0, len(cases.ids), cases_per_batch)
     for start in tqdm(starts, desc=f"attribute {label}", unit="batch"):
-        x = torch.as_tensor(cases.X[start:start + cases_per_batch], device=ctx.device)
-        ctx.case_ids = cases.ids[start:start + cases_per_batch]
+        x = torch.as_tensor(cases.X[start : start + cases_per_batch], device=ctx.device)
+        ctx.case_ids = cases.ids[start : start + cases_per_batch]
         if model_for is not None:
             f = base.output_function(model_for(ctx.case_ids), output)
         parts.append(base.bipolar_phi(spec, f, x, ctx, one_pass))
     return np.concatenate(parts, axis=0)
 
 
-def attribute(signals: str | os.PathLike[str], records: str | os.PathLike[str],
-              model: str | os.PathLike[str], out: str | os.PathLike[str], source: str, name: str,
-              method_cfg: dict[str, Any], cfg: dict[str, Any], seed: int, threads: int = 1) -> None:
+def attribute(
+    signals: str | os.PathLike[str],
+    records: str | os.PathLike[str],
+    model: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    source: str,
+    name: str,
+    method_cfg: dict[str, Any],
+    cfg: dict[str, Any],
+    seed: int,
+    threads: int = 1,
+) -> None:
     """Attribute the evaluation cases of ``source`` with method instance ``name``; write ``out``."""
     torch.set_num_threads(max(1, int(threads)))
     registered, params = registry.resolve(name, method_cfg)
@@ -157,29 +198,64 @@ def attribute(signals: str | os.PathLike[str], records: str | os.PathLike[str],
     net = load_checked_model(model, len(sig.channels), signals, device)
     model_for = randomized_models(net, int(seed)) if variant == "randomized" else None
 
-    ctx = base.AttributionContext(reference=reference, params=params, seed=int(seed),
-                                  batch_size=int(settings["batch_size"]), device=device)
-    log.info("%s/%s (%s): %d cases, %d reference windows, output=%s, one_pass=%s",
-             source, name, registered, len(cases.ids), len(reference), settings["output"],
-             settings["one_pass"])
+    ctx = base.AttributionContext(
+        reference=reference,
+        params=params,
+        seed=int(seed),
+        batch_size=int(settings["batch_size"]),
+        device=device,
+    )
+    log.info(
+        "%s/%s (%s): %d cases, %d reference windows, output=%s, one_pass=%s",
+        source,
+        name,
+        registered,
+        len(cases.ids),
+        len(reference),
+        settings["output"],
+        settings["one_pass"],
+    )
     cases_per_batch = int(settings["cases_per_batch"])
-    phi = compute(spec, net, cases, ctx, settings["output"], bool(settings["one_pass"]),
-                  cases_per_batch, f"{source}/{name}", model_for)
+    phi = compute(
+        spec,
+        net,
+        cases,
+        ctx,
+        settings["output"],
+        bool(settings["one_pass"]),
+        cases_per_batch,
+        f"{source}/{name}",
+        model_for,
+    )
 
     t = np.arange(phi.shape[2])
     table = long_table(cases.ids, sig.channels, t, t * 1000.0 / sig.fs, phi)
     metadata = {
-        "source": source, "method": name, "registered_method": registered, "params": params,
+        "source": source,
+        "method": name,
+        "registered_method": registered,
+        "params": params,
         "baseline": params.get("baseline", params.get("background", "none")),
-        "output": settings["output"], "one_pass": bool(settings["one_pass"]),
-        "eq1": "not applied (model-free control)" if spec.model_free else
-               ("one pass on g = (f1 - f0)/2" if settings["one_pass"] else "(A1 - A0)/2"),
-        "model": variant, "seed": int(seed), "model_sha256": file_sha256(model),
-        "randomization_seeds": [randomization_seed(seed, cases.ids[i:i + cases_per_batch])
-                                for i in range(0, len(cases.ids), cases_per_batch)]
-                               if variant == "randomized" else None,
-        "batch_size": ctx.batch_size, "cases_per_batch": cases_per_batch,
-        "device": str(device), "n_cases": int(len(cases.ids)),
-        "n_reference": int(len(reference)), "fs": float(sig.fs), "versions": package_versions(),
+        "output": settings["output"],
+        "one_pass": bool(settings["one_pass"]),
+        "eq1": "not applied (model-free control)"
+        if spec.model_free
+        else ("one pass on g = (f1 - f0)/2" if settings["one_pass"] else "(A1 - A0)/2"),
+        "model": variant,
+        "seed": int(seed),
+        "model_sha256": file_sha256(model),
+        "randomization_seeds": [
+            randomization_seed(seed, cases.ids[i : i + cases_per_batch])
+            for i in range(0, len(cases.ids), cases_per_batch)
+        ]
+        if variant == "randomized"
+        else None,
+        "batch_size": ctx.batch_size,
+        "cases_per_batch": cases_per_batch,
+        "device": str(device),
+        "n_cases": int(len(cases.ids)),
+        "n_reference": int(len(reference)),
+        "fs": float(sig.fs),
+        "versions": package_versions(),
     }
     write_table(table, out, metadata)

@@ -25,9 +25,11 @@ PathLike = str | os.PathLike[str]
 
 def _resolve_cfg(cfg: dict[str, Any]) -> dict[str, Any]:
     """Fill defaults and validate ``config["cineecg"]``; ValueError names a bad key."""
-    out = {"vcg": cfg.get("vcg", C.DEFAULT_VCG_METHOD),
-           "qrs_path_mm": float(cfg.get("qrs_path_mm", C.QRS_PATH_MM)),
-           "stt_path_mm": float(cfg.get("stt_path_mm", C.STT_PATH_MM))}
+    out = {
+        "vcg": cfg.get("vcg", C.DEFAULT_VCG_METHOD),
+        "qrs_path_mm": float(cfg.get("qrs_path_mm", C.QRS_PATH_MM)),
+        "stt_path_mm": float(cfg.get("stt_path_mm", C.STT_PATH_MM)),
+    }
     vcg_matrix(out["vcg"])
     for key in ("qrs_path_mm", "stt_path_mm"):
         if not out[key] > 0:
@@ -42,12 +44,13 @@ def _check_windows(signals: io.SignalSet, path: PathLike) -> None:
     bad = ~np.isfinite(signals.X).all(axis=(1, 2))
     if bad.any():
         first = int(signals.ids[np.argmax(bad)])
-        raise ValueError(f"{path}: record id {first} has NaN or infinite samples "
-                         f"({int(bad.sum())} record(s) affected)")
+        raise ValueError(
+            f"{path}: record id {first} has NaN or infinite samples "
+            f"({int(bad.sum())} record(s) affected)"
+        )
 
 
-def build(windows: PathLike, out_cineecg: PathLike, out_vcg: PathLike,
-          cfg: dict[str, Any]) -> None:
+def build(windows: PathLike, out_cineecg: PathLike, out_vcg: PathLike, cfg: dict[str, Any]) -> None:
     """Compute the VCG and the CineECG-like trajectory of every window and write both files.
 
     Both outputs keep the window ids and sample count; cineecg.parquet also holds ``qrs_end``
@@ -59,20 +62,41 @@ def build(windows: PathLike, out_cineecg: PathLike, out_vcg: PathLike,
     model = BiventricularModel()
     vcg = ecg_to_vcg(signals.X.astype(np.float64), settings["vcg"])
     traj = np.empty_like(vcg)
-    for start in tqdm(range(0, len(vcg), _CHUNK), desc="cineecg", unit="chunk",
-                      disable=len(vcg) <= _CHUNK):
+    for start in tqdm(
+        range(0, len(vcg), _CHUNK), desc="cineecg", unit="chunk", disable=len(vcg) <= _CHUNK
+    ):
         chunk = slice(start, start + _CHUNK)
-        traj[chunk] = trajectory(vcg[chunk], signals.fs, model, settings["qrs_path_mm"],
-                                 settings["stt_path_mm"])
+        traj[chunk] = trajectory(
+            vcg[chunk], signals.fs, model, settings["qrs_path_mm"], settings["stt_path_mm"]
+        )
     ends = qrs_end(baseline_correct(vcg, signals.fs), signals.fs).astype(np.int32)
-    meta = {"cfg": settings, "constants": C.as_dict(), "model": model.to_dict(),
-            "source": str(windows), "source_sha256": io.file_sha256(windows),
-            "versions": io.package_versions()}
-    io.write_signals(out_vcg, signals.ids, vcg, C.VCG_CHANNELS, signals.fs,
-                     metadata={**meta, "units": "mV", "frame": "Frank (X left, Y inferior, "
-                               "Z posterior)"})
-    io.write_signals(out_cineecg, signals.ids, traj, CINE_CHANNELS, signals.fs,
-                     columns={"qrs_end": ends},
-                     metadata={**meta, "units": "mm", "frame": "heart model (x septum->LV free "
-                               "wall, y base->apex, z anterior->inferior)"})
+    meta = {
+        "cfg": settings,
+        "constants": C.as_dict(),
+        "model": model.to_dict(),
+        "source": str(windows),
+        "source_sha256": io.file_sha256(windows),
+        "versions": io.package_versions(),
+    }
+    io.write_signals(
+        out_vcg,
+        signals.ids,
+        vcg,
+        C.VCG_CHANNELS,
+        signals.fs,
+        metadata={**meta, "units": "mV", "frame": "Frank (X left, Y inferior, Z posterior)"},
+    )
+    io.write_signals(
+        out_cineecg,
+        signals.ids,
+        traj,
+        CINE_CHANNELS,
+        signals.fs,
+        columns={"qrs_end": ends},
+        metadata={
+            **meta,
+            "units": "mm",
+            "frame": "heart model (x septum->LV free wall, y base->apex, z anterior->inferior)",
+        },
+    )
     log.info("cineecg: %d windows -> %s, %s", len(vcg), out_cineecg, out_vcg)

@@ -12,30 +12,36 @@ from __future__ import annotations
 import numpy as np
 
 #: Kors regression matrix (Kors et al., Eur Heart J 1990;11:1083): e8 -> VCG.
-KORS = np.array([
-    [0.38, -0.07, -0.13, 0.05, -0.01, 0.14, 0.06, 0.54],
-    [-0.07, 0.93, 0.06, -0.02, -0.05, 0.06, -0.17, 0.13],
-    [0.11, -0.23, -0.43, -0.06, -0.14, -0.20, -0.11, 0.31],
-])
+KORS = np.array(
+    [
+        [0.38, -0.07, -0.13, 0.05, -0.01, 0.14, 0.06, 0.54],
+        [-0.07, 0.93, 0.06, -0.02, -0.05, 0.06, -0.17, 0.13],
+        [0.11, -0.23, -0.43, -0.06, -0.14, -0.20, -0.11, 0.31],
+    ]
+)
 
 #: Inverse Dower (Edenbrandt & Pahlm, J Electrocardiol 1988): e8 -> VCG.
-INVERSE_DOWER = np.array([
-    [0.156, -0.010, -0.172, -0.074, 0.122, 0.231, 0.239, 0.194],
-    [-0.227, 0.887, 0.057, -0.019, -0.106, -0.022, 0.041, 0.048],
-    [0.022, 0.102, -0.229, -0.310, -0.246, -0.063, 0.055, 0.108],
-])
+INVERSE_DOWER = np.array(
+    [
+        [0.156, -0.010, -0.172, -0.074, 0.122, 0.231, 0.239, 0.194],
+        [-0.227, 0.887, 0.057, -0.019, -0.106, -0.022, 0.041, 0.048],
+        [0.022, 0.102, -0.229, -0.310, -0.246, -0.063, 0.055, 0.108],
+    ]
+)
 
 #: Forward Dower (Dower, Clin Cardiol 1980;3:87): VCG (X, Y, Z) -> e8, rows I, II, V1..V6.
-FORWARD_DOWER = np.array([
-    [0.632, -0.235, 0.059],
-    [0.235, 1.066, -0.132],
-    [-0.515, 0.157, -0.917],
-    [0.044, 0.164, -1.387],
-    [0.882, 0.098, -1.277],
-    [1.213, 0.127, -0.601],
-    [1.125, 0.127, -0.086],
-    [0.831, 0.076, 0.230],
-])
+FORWARD_DOWER = np.array(
+    [
+        [0.632, -0.235, 0.059],
+        [0.235, 1.066, -0.132],
+        [-0.515, 0.157, -0.917],
+        [0.044, 0.164, -1.387],
+        [0.882, 0.098, -1.277],
+        [1.213, 0.127, -0.601],
+        [1.125, 0.127, -0.086],
+        [0.831, 0.076, 0.230],
+    ]
+)
 
 VCG_MATRICES = {"kors": KORS, "inverse_dower": INVERSE_DOWER}
 
@@ -60,8 +66,7 @@ LONG_AXIS_ANTERIOR_TILT_DEG = 30.0
 SEPTUM_LAO_VIEW_DEG = 45.0
 
 
-def _frank_to_heart_rotation(frontal_deg: float, anterior_deg: float,
-                             lao_deg: float) -> np.ndarray:
+def _frank_to_heart_rotation(frontal_deg: float, anterior_deg: float, lao_deg: float) -> np.ndarray:
     """Rotation whose rows are the heart-model axes written in Frank coordinates (X, Y, Z)."""
     f, a, v = np.deg2rad([frontal_deg, anterior_deg, lao_deg])
     long_axis = np.array([np.cos(a) * np.cos(f), np.cos(a) * np.sin(f), -np.sin(a)])
@@ -76,7 +81,8 @@ def _frank_to_heart_rotation(frontal_deg: float, anterior_deg: float,
 
 #: D_heart = ROTATION_FRANK_TO_HEART @ D_frank (a proper rotation, det = +1).
 ROTATION_FRANK_TO_HEART = _frank_to_heart_rotation(
-    LONG_AXIS_FRONTAL_DEG, LONG_AXIS_ANTERIOR_TILT_DEG, SEPTUM_LAO_VIEW_DEG)
+    LONG_AXIS_FRONTAL_DEG, LONG_AXIS_ANTERIOR_TILT_DEG, SEPTUM_LAO_VIEW_DEG
+)
 
 # --- Biventricular geometry (mm, heart-model axes) -----------------------------------------------
 # Outer (epicardial) ventricular volume: LV = ellipsoid cut by the base plane and the septum plane
@@ -113,6 +119,8 @@ CONTAINS_TOL = 1e-6
 
 def as_dict() -> dict[str, object]:
     """Every constant above as JSON-able values (recorded in the outputs' metadata)."""
-    return {name: (value.tolist() if isinstance(value, np.ndarray) else value)
-            for name, value in globals().items()
-            if name.isupper() and not name.startswith("_") and name != "VCG_MATRICES"}
+    return {
+        name: (value.tolist() if isinstance(value, np.ndarray) else value)
+        for name, value in globals().items()
+        if name.isupper() and not name.startswith("_") and name != "VCG_MATRICES"
+    }

@@ -28,7 +28,7 @@ def _project_solid_ellipsoid(q: np.ndarray, axes: np.ndarray) -> np.ndarray:
     Outside points solve sum((a q / (a^2 + lam))^2) = 1 for lam >= 0 by Newton's method from
     lam = 0, which converges monotonically (the function is convex and decreasing).
     """
-    a2 = axes ** 2
+    a2 = axes**2
     outside = ((q / axes) ** 2).sum(-1) > 1.0
     lam = np.zeros(len(q))
     for _ in range(_NEWTON_ITERATIONS):
@@ -81,8 +81,9 @@ class _Body:
         best[todo] = sub
         return best
 
-    def _project_on_slice(self, p: np.ndarray, active: tuple[tuple[int, float, float], ...]
-                          ) -> np.ndarray:
+    def _project_on_slice(
+        self, p: np.ndarray, active: tuple[tuple[int, float, float], ...]
+    ) -> np.ndarray:
         """Fix the coordinates of the active planes, project the rest onto the ellipsoid slice."""
         cand = np.array(p, dtype=float)
         fixed = [axis for axis, _, _ in active]
@@ -102,8 +103,8 @@ class _Body:
         """Distance from an interior ``origin`` to the surface along each unit direction (M, 3)."""
         q = (origin - self.center) / self.axes
         u = directions / self.axes
-        a, b, c = (u ** 2).sum(-1), 2 * (u @ q), q @ q - 1.0
-        t = (-b + np.sqrt(b ** 2 - 4 * a * c)) / (2 * a)
+        a, b, c = (u**2).sum(-1), 2 * (u @ q), q @ q - 1.0
+        t = (-b + np.sqrt(b**2 - 4 * a * c)) / (2 * a)
         for axis, sign, value in self.halfspaces:
             rate = sign * directions[:, axis]
             with np.errstate(divide="ignore"):
@@ -116,9 +117,10 @@ def _fibonacci_sphere(n: int) -> np.ndarray:
     """``n`` deterministic, nearly uniform unit vectors."""
     k = np.arange(n) + 0.5
     polar = np.arccos(1 - 2 * k / n)
-    azimuth = np.pi * (1 + 5 ** 0.5) * k
-    return np.stack([np.cos(azimuth) * np.sin(polar), np.cos(polar),
-                     np.sin(azimuth) * np.sin(polar)], axis=-1)
+    azimuth = np.pi * (1 + 5**0.5) * k
+    return np.stack(
+        [np.cos(azimuth) * np.sin(polar), np.cos(polar), np.sin(azimuth) * np.sin(polar)], axis=-1
+    )
 
 
 @dataclass(frozen=True)
@@ -138,10 +140,16 @@ class BiventricularModel:
     def __post_init__(self) -> None:
         base = (1, 1.0, self.base_y)
         bodies = {
-            "lv": _Body(np.asarray(self.lv_center, float), np.asarray(self.lv_semi_axes, float),
-                        (base, (0, 1.0, self.septum_x))),
-            "rv": _Body(np.asarray(self.rv_center, float), np.asarray(self.rv_semi_axes, float),
-                        (base, (0, -1.0, self.septum_x))),
+            "lv": _Body(
+                np.asarray(self.lv_center, float),
+                np.asarray(self.lv_semi_axes, float),
+                (base, (0, 1.0, self.septum_x)),
+            ),
+            "rv": _Body(
+                np.asarray(self.rv_center, float),
+                np.asarray(self.rv_semi_axes, float),
+                (base, (0, -1.0, self.septum_x)),
+            ),
         }
         object.__setattr__(self, "_bodies", bodies)
 
@@ -157,8 +165,9 @@ class BiventricularModel:
     def part(self, points: np.ndarray) -> np.ndarray:
         """'lv', 'rv' or '' (outside) for each point (..., 3)."""
         p = np.asarray(points, dtype=float)
-        return np.where(self._bodies["lv"].contains(p), "lv",
-                        np.where(self._bodies["rv"].contains(p), "rv", ""))
+        return np.where(
+            self._bodies["lv"].contains(p), "lv", np.where(self._bodies["rv"].contains(p), "rv", "")
+        )
 
     def project(self, points: np.ndarray) -> np.ndarray:
         """Nearest point of the volume for each point (..., 3); inside points are returned as is."""
@@ -212,7 +221,7 @@ class BiventricularModel:
             raise ValueError(f"unknown part {part!r}; expected 'lv' or 'rv'")
         body = self._bodies[part]
         origin = self._interior_point(part)
-        dirs = _fibonacci_sphere(2 * resolution ** 2)
+        dirs = _fibonacci_sphere(2 * resolution**2)
         vertices = origin + body.exit_distance(origin, dirs)[:, None] * dirs
         faces = ConvexHull(dirs).simplices.astype(np.int64)
         tri = dirs[faces]
@@ -224,8 +233,18 @@ class BiventricularModel:
     def _interior_point(self, part: str) -> np.ndarray:
         """A point well inside the body: midway between its plane faces and its far surface."""
         body = self._bodies[part]
-        lo = np.array([self.septum_x if part == "lv" else body.center[0] - body.axes[0],
-                       self.base_y, body.center[2]])
-        hi = np.array([body.center[0] + body.axes[0] if part == "lv" else self.septum_x,
-                       body.center[1] + body.axes[1], body.center[2]])
+        lo = np.array(
+            [
+                self.septum_x if part == "lv" else body.center[0] - body.axes[0],
+                self.base_y,
+                body.center[2],
+            ]
+        )
+        hi = np.array(
+            [
+                body.center[0] + body.axes[0] if part == "lv" else self.septum_x,
+                body.center[1] + body.axes[1],
+                body.center[2],
+            ]
+        )
         return (lo + hi) / 2

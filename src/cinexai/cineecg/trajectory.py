@@ -49,8 +49,9 @@ def qrs_end(vcg: np.ndarray, fs: float) -> np.ndarray:
     t = vcg.shape[-1]
     n_max = min(_samples(C.QRS_MAX_MS, fs), t)
     n_min = min(_samples(C.QRS_MIN_MS, fs), n_max)
-    mag = uniform_filter1d(np.linalg.norm(vcg, axis=-2), _samples(C.SMOOTH_MS, fs),
-                           axis=-1, mode="nearest")[..., :n_max]
+    mag = uniform_filter1d(
+        np.linalg.norm(vcg, axis=-2), _samples(C.SMOOTH_MS, fs), axis=-1, mode="nearest"
+    )[..., :n_max]
     peak = mag.max(-1, keepdims=True)
     high = mag >= C.QRS_END_HIGH_FRACTION * peak
     last_high = n_max - 1 - np.argmax(high[..., ::-1], axis=-1)
@@ -58,13 +59,15 @@ def qrs_end(vcg: np.ndarray, fs: float) -> np.ndarray:
     offsets = idx - last_high[..., None]
     in_search = (offsets >= 0) & (offsets <= _samples(C.QRS_END_SEARCH_MS, fs))
     low = in_search & (mag <= C.QRS_END_LOW_FRACTION * peak)
-    end = np.where(low.any(-1), np.argmax(low, axis=-1),
-                   np.argmin(np.where(in_search, mag, np.inf), axis=-1))
+    end = np.where(
+        low.any(-1), np.argmax(low, axis=-1), np.argmin(np.where(in_search, mag, np.inf), axis=-1)
+    )
     return np.clip(end, n_min, n_max).astype(np.int64)
 
 
-def _segment_gains(speed: np.ndarray, end: np.ndarray, dt: float, qrs_path_mm: float,
-                   stt_path_mm: float) -> tuple[np.ndarray, np.ndarray]:
+def _segment_gains(
+    speed: np.ndarray, end: np.ndarray, dt: float, qrs_path_mm: float, stt_path_mm: float
+) -> tuple[np.ndarray, np.ndarray]:
     """Gains (mm per mV s) that make the unconstrained QRS and ST-T paths the target lengths.
 
     Step k (into sample k, k >= 1) belongs to the QRS if k < end, to the ST-T otherwise.
@@ -77,16 +80,23 @@ def _segment_gains(speed: np.ndarray, end: np.ndarray, dt: float, qrs_path_mm: f
         integral = (speed * mask).sum(-1) * dt
         flat = integral < C.MIN_SEGMENT_INTEGRAL
         if np.any(flat & mask.any(-1)):
-            log.warning("%d window(s) have a flat segment (integral |D| < %g mV s): gain 0, the "
-                        "trajectory does not move there", int((flat & mask.any(-1)).sum()),
-                        C.MIN_SEGMENT_INTEGRAL)
+            log.warning(
+                "%d window(s) have a flat segment (integral |D| < %g mV s): gain 0, the "
+                "trajectory does not move there",
+                int((flat & mask.any(-1)).sum()),
+                C.MIN_SEGMENT_INTEGRAL,
+            )
         gains.append(np.where(flat, 0.0, length / np.where(flat, 1.0, integral)))
     return gains[0], gains[1]
 
 
-def trajectory(vcg: np.ndarray, fs: float, model: BiventricularModel | None = None,
-               qrs_path_mm: float = C.QRS_PATH_MM, stt_path_mm: float = C.STT_PATH_MM
-               ) -> np.ndarray:
+def trajectory(
+    vcg: np.ndarray,
+    fs: float,
+    model: BiventricularModel | None = None,
+    qrs_path_mm: float = C.QRS_PATH_MM,
+    stt_path_mm: float = C.STT_PATH_MM,
+) -> np.ndarray:
     """mTSI-like trajectory (..., 3, T) in mm, heart-model axes, from a Frank VCG (..., 3, T) in mV.
 
     The window must start at QRS onset.  Deterministic; vectorised over the leading dimensions.
@@ -113,8 +123,9 @@ def trajectory(vcg: np.ndarray, fs: float, model: BiventricularModel | None = No
     return out.reshape(*lead_shape, 3, t)
 
 
-def path_length(traj: np.ndarray, start: int | np.ndarray = 0, stop: int | np.ndarray | None = None
-                ) -> np.ndarray:
+def path_length(
+    traj: np.ndarray, start: int | np.ndarray = 0, stop: int | np.ndarray | None = None
+) -> np.ndarray:
     """Length (mm) of the polyline traj[..., :, start:stop], per window (start/stop may vary)."""
     t = traj.shape[-1]
     steps = np.linalg.norm(np.diff(traj, axis=-1), axis=-2)  # step k-1 -> k stored at k-1

@@ -16,8 +16,9 @@ def vcg_matrix(method: str) -> np.ndarray:
     try:
         return VCG_MATRICES[method]
     except KeyError:
-        raise ValueError(f"unknown VCG method {method!r}; expected one of "
-                         f"{sorted(VCG_MATRICES)}") from None
+        raise ValueError(
+            f"unknown VCG method {method!r}; expected one of {sorted(VCG_MATRICES)}"
+        ) from None
 
 
 def ecg_to_vcg(ecg12: np.ndarray, method: str = "kors") -> np.ndarray:

@@ -142,8 +142,9 @@ def _segments(x: np.ndarray, starts: np.ndarray, length: int) -> np.ndarray:
     return np.transpose(x[:, idx], (1, 0, 2))
 
 
-def median_beat(x: np.ndarray, peaks: np.ndarray, fs: float, n_samples: int
-                ) -> tuple[np.ndarray, int, int]:
+def median_beat(
+    x: np.ndarray, peaks: np.ndarray, fs: float, n_samples: int
+) -> tuple[np.ndarray, int, int]:
     """Median beat of the beats whose span (room for an ``n_samples`` window) fits in the record.
 
     Returns ``(template (C, L), fiducial index in the template, record samples where each
@@ -154,27 +155,35 @@ def median_beat(x: np.ndarray, peaks: np.ndarray, fs: float, n_samples: int
     n = x.shape[-1]
     usable = peaks[(peaks - pre - lag >= 0) & (peaks + post + lag <= n)]
     if usable.size == 0:
-        raise BeatError(f"window past the end: no beat has {pre} samples before and {post} "
-                        f"after it in a {n}-sample record")
+        raise BeatError(
+            f"window past the end: no beat has {pre} samples before and {post} "
+            f"after it in a {n}-sample record"
+        )
     length = pre + post
     starts = usable - pre
     first = np.median(_segments(x, starts, length), axis=0)
     qrs = slice(pre - half, pre + half)
     ref = first[:, qrs]
     shifts = np.arange(-lag, lag + 1)
-    scores = np.stack([np.einsum("bct,ct->b", _segments(x, starts + s + qrs.start, 2 * half), ref)
-                       for s in shifts], axis=1)
+    scores = np.stack(
+        [
+            np.einsum("bct,ct->b", _segments(x, starts + s + qrs.start, 2 * half), ref)
+            for s in shifts
+        ],
+        axis=1,
+    )
     starts = starts + shifts[np.argmax(scores, axis=1)]
     return np.median(_segments(x, starts, length), axis=0), pre, starts
 
 
-def representative_start(x: np.ndarray, starts: np.ndarray, template: np.ndarray, fiducial: int,
-                         fs: float) -> int:
+def representative_start(
+    x: np.ndarray, starts: np.ndarray, template: np.ndarray, fiducial: int, fs: float
+) -> int:
     """Span start of the beat whose QRS correlates best with the median beat's (not an ectopic
     or an artefact taken for a beat)."""
     half = ms(ALIGN_HALF_MS, fs)
     qrs = _segments(x, starts + fiducial - half, 2 * half).reshape(len(starts), -1)
-    ref = template[:, fiducial - half:fiducial + half].ravel()
+    ref = template[:, fiducial - half : fiducial + half].ravel()
     qrs = qrs - qrs.mean(axis=1, keepdims=True)
     ref = ref - ref.mean()
     corr = qrs @ ref / (np.linalg.norm(qrs, axis=1) * np.linalg.norm(ref) + 1e-12)
@@ -194,7 +203,7 @@ def qrs_onset(template: np.ndarray, fiducial: int, fs: float) -> int:
     vel = np.sqrt(np.sum(np.gradient(smooth, axis=-1) ** 2, axis=0)) * fs
     half, search, quiet = ms(ALIGN_HALF_MS, fs), ms(ONSET_SEARCH_MS, fs), max(ms(QUIET_MS, fs), 1)
     lo = max(fiducial - half, 1)
-    peak = lo + int(np.argmax(vel[lo:fiducial + half]))
+    peak = lo + int(np.argmax(vel[lo : fiducial + half]))
     start = max(peak - search, 1)
     floor = np.percentile(vel[:start], 20)
     below = vel[start:peak] < floor + ONSET_FRACTION * (vel[peak] - floor)
@@ -209,20 +218,28 @@ def qrs_onset(template: np.ndarray, fiducial: int, fs: float) -> int:
 def isoelectric_level(template: np.ndarray, onset: int, fs: float) -> np.ndarray:
     """Per-lead median of the PR segment ``BASELINE_MS`` before onset (mV)."""
     a, b = onset + ms(BASELINE_MS[0], fs), onset + ms(BASELINE_MS[1], fs)
-    return np.median(template[:, max(a, 0):max(b, 1)], axis=-1)
+    return np.median(template[:, max(a, 0) : max(b, 1)], axis=-1)
 
 
 def extract_window(template: np.ndarray, onset: int, n_samples: int, fs: float) -> np.ndarray:
     """Baseline-corrected (C, n_samples) float32 window from onset; BeatError if it overruns."""
     if onset + n_samples > template.shape[-1]:
-        raise BeatError(f"window past the end: onset {onset} + {n_samples} samples > "
-                        f"median beat length {template.shape[-1]}")
+        raise BeatError(
+            f"window past the end: onset {onset} + {n_samples} samples > "
+            f"median beat length {template.shape[-1]}"
+        )
     level = isoelectric_level(template, onset, fs)
-    return (template[:, onset:onset + n_samples] - level[:, None]).astype(np.float32)
+    return (template[:, onset : onset + n_samples] - level[:, None]).astype(np.float32)
 
 
-def process_signal(x: np.ndarray, fs: float, n_samples: int, leads: tuple[str, ...],
-                   min_beats: int = 3, mains_hz: float | None = 50.0) -> BeatResult:
+def process_signal(
+    x: np.ndarray,
+    fs: float,
+    n_samples: int,
+    leads: tuple[str, ...],
+    min_beats: int = 3,
+    mains_hz: float | None = 50.0,
+) -> BeatResult:
     """Raw (12, N) record in mV, leads in ``leads`` order -> :class:`BeatResult`.
 
     Raises :class:`BeatError` with the exclusion reason (NaN, flat lead, too short, beats,

@@ -51,17 +51,17 @@ Beat = dict[str, Lobe]
 class Patient:
     """Patient-specific morphology, shared by all of that patient's records."""
 
-    rotation: np.ndarray      # 3x3 heart-axis rotation applied to every lobe direction
+    rotation: np.ndarray  # 3x3 heart-axis rotation applied to every lobe direction
     qrs_ms: float
     pr_ms: float
     p_ms: float
     qtc_ms: float
-    heart_rate: float         # bpm, the patient's mean rate
-    gains: dict[str, float]   # lobe name -> amplitude factor
-    rv_variant_mv: float      # normal rSr' variant: small late right-anterior force
-    st_variant_mv: float      # normal early-repolarisation plateau
-    t_axis_deg: float         # T-wave frontal-axis offset from the canonical one
-    sex: int                  # 0 male, 1 female (PTB-XL coding)
+    heart_rate: float  # bpm, the patient's mean rate
+    gains: dict[str, float]  # lobe name -> amplitude factor
+    rv_variant_mv: float  # normal rSr' variant: small late right-anterior force
+    st_variant_mv: float  # normal early-repolarisation plateau
+    t_axis_deg: float  # T-wave frontal-axis offset from the canonical one
+    sex: int  # 0 male, 1 female (PTB-XL coding)
     age: int
 
 
@@ -119,20 +119,31 @@ def normal_beat(patient: Patient, rr_ms: float, jitter: np.ndarray | None = None
     rot = patient.rotation if jitter is None else jitter @ patient.rotation
     g = patient.gains
 
-    def lobe(name: str, on: float, p1: float, p2: float, off: float, d: np.ndarray,
-             amp: float) -> Lobe:
+    def lobe(
+        name: str, on: float, p1: float, p2: float, off: float, d: np.ndarray, amp: float
+    ) -> Lobe:
         return Lobe(on, p1, p2, off, rot @ d * amp * g[name])
 
     return {
-        "P1": lobe("P1", -pr, -pr + 0.3 * pd, -pr + 0.3 * pd, -pr + 0.6 * pd, direction(70, -30), 0.11),
-        "P2": lobe("P2", -pr + 0.35 * pd, -pr + 0.7 * pd, -pr + 0.7 * pd, -pr + pd, direction(25, 35), 0.09),
+        "P1": lobe(
+            "P1", -pr, -pr + 0.3 * pd, -pr + 0.3 * pd, -pr + 0.6 * pd, direction(70, -30), 0.11
+        ),
+        "P2": lobe(
+            "P2", -pr + 0.35 * pd, -pr + 0.7 * pd, -pr + 0.7 * pd, -pr + pd, direction(25, 35), 0.09
+        ),
         "Q": lobe("Q", 0.0, 12 * f, 12 * f, 26 * f, direction(155, -60), 0.22),
         "A": lobe("A", 6 * f, 26 * f, 26 * f, 46 * f, direction(30, -55), 0.4),
         "R": lobe("R", 16 * f, 42 * f, 42 * f, 72 * f, direction(45, 15), 1.8),
         "S": lobe("S", 46 * f, 68 * f, 68 * f, q, direction(-120, 55), 0.6),
         "RV": Lobe(60 * f, 78 * f, 78 * f, q, rot @ direction(175, -55) * patient.rv_variant_mv),
         "Q_MI": Lobe(0.0, 18 * f, 18 * f, 40 * f, np.zeros(3)),
-        "ST": Lobe(q - 6, q + 25, t_peak - 60, t_peak - 10, rot @ direction(40, -65) * patient.st_variant_mv),
+        "ST": Lobe(
+            q - 6,
+            q + 25,
+            t_peak - 60,
+            t_peak - 10,
+            rot @ direction(40, -65) * patient.st_variant_mv,
+        ),
         "T": lobe("T", q + 15, t_peak, t_peak, qt, direction(40 + patient.t_axis_deg, -20), 0.55),
     }
 
@@ -156,7 +167,7 @@ class FamilySpec:
     """
 
     modify: Family
-    code: str                       # diagnostic SCP statement
+    code: str  # diagnostic SCP statement
     marked_code: str | None = None  # statement used from ``marked_from`` severity on
     marked_from: float = 0.5
     form_codes: tuple[str, ...] = ()
@@ -172,14 +183,23 @@ class FamilySpec:
 FAMILIES: dict[str, FamilySpec] = {}
 
 
-def register(name: str, code: str, marked_code: str | None = None, marked_from: float = 0.5,
-             form_codes: tuple[str, ...] = (), signs: tuple[str, ...] = (),
-             min_signs: int = 0) -> Callable[[Family], Family]:
+def register(
+    name: str,
+    code: str,
+    marked_code: str | None = None,
+    marked_from: float = 0.5,
+    form_codes: tuple[str, ...] = (),
+    signs: tuple[str, ...] = (),
+    min_signs: int = 0,
+) -> Callable[[Family], Family]:
     """Decorator adding a family (lobe change + its SCP statements) to :data:`FAMILIES`."""
+
     def wrap(fn: Family) -> Family:
-        FAMILIES[name] = FamilySpec(fn, code, marked_code, marked_from, form_codes, signs,
-                                    min_signs)
+        FAMILIES[name] = FamilySpec(
+            fn, code, marked_code, marked_from, form_codes, signs, min_signs
+        )
         return fn
+
     return wrap
 
 
@@ -213,8 +233,13 @@ def lafb(beat: Beat, s: float, shown: frozenset[str]) -> Beat:
     initial forces inferior-rightward; small mid-QRS delay."""
     out = dict(beat)
     r = beat["R"]
-    out["R"] = replace(r, p1=r.p1 + 6 * s, p2=r.p2 + 6 * s, off=r.off + 8 * s,
-                       vec=_toward(r.vec, direction(-60, 5), s))
+    out["R"] = replace(
+        r,
+        p1=r.p1 + 6 * s,
+        p2=r.p2 + 6 * s,
+        off=r.off + 8 * s,
+        vec=_toward(r.vec, direction(-60, 5), s),
+    )
     out["Q"] = replace(beat["Q"], vec=_toward(beat["Q"].vec, direction(115, -40), 0.6 * s))
     return out
 
@@ -227,15 +252,27 @@ def rbbb(beat: Beat, s: float, shown: frozenset[str]) -> Beat:
     rv, t, st = beat["RV"], beat["T"], beat["ST"]
     extra = 55.0 * s
     u = direction(175, -50)
-    out["RV"] = Lobe(rv.on - 4 * s, rv.p2 + 0.7 * extra, rv.p2 + 0.7 * extra, rv.off + extra,
-                     rv.vec + u * 1.1 * s)
+    out["RV"] = Lobe(
+        rv.on - 4 * s,
+        rv.p2 + 0.7 * extra,
+        rv.p2 + 0.7 * extra,
+        rv.off + extra,
+        rv.vec + u * 1.1 * s,
+    )
     out["ST"] = replace(st, on=st.on + extra, p1=min(st.p1 + extra, st.p2))
     out["T"] = t.plus(-u * 0.25 * s)
     return out
 
 
-@register("anterior_mi", "ASMI", marked_code="AMI", marked_from=0.7, form_codes=("ABQRS",),
-          signs=("q_waves", "t_inversion"), min_signs=1)
+@register(
+    "anterior_mi",
+    "ASMI",
+    marked_code="AMI",
+    marked_from=0.7,
+    form_codes=("ABQRS",),
+    signs=("q_waves", "t_inversion"),
+    min_signs=1,
+)
 def anterior_mi(beat: Beat, s: float, shown: frozenset[str]) -> Beat:
     """Anterior(-septal) infarction: loss of septal/anterior initial forces and an initial force
     pointing away from the anterior wall (Q waves V1-V4), T vector turned posterior (T inversion).
@@ -268,8 +305,9 @@ def lvh(beat: Beat, s: float, shown: frozenset[str]) -> Beat:
     S V1/V2), with or without strain (ST-T opposite to the main QRS force)."""
     out = dict(beat)
     r = beat["R"]
-    out["R"] = replace(r, off=r.off + 6 * s,
-                       vec=_toward(r.vec, direction(20, 30), 0.3 * s) * (1 + 0.9 * s))
+    out["R"] = replace(
+        r, off=r.off + 6 * s, vec=_toward(r.vec, direction(20, 30), 0.3 * s) * (1 + 0.9 * s)
+    )
     out["S"] = beat["S"].scaled(1 + 1.0 * s)
     if "strain" in shown:
         u = r.vec / np.linalg.norm(r.vec)
@@ -278,8 +316,9 @@ def lvh(beat: Beat, s: float, shown: frozenset[str]) -> Beat:
     return out
 
 
-def apply_family(beat: Beat, family: str, severity: float,
-                 signs: Iterable[str] | None = None) -> Beat:
+def apply_family(
+    beat: Beat, family: str, severity: float, signs: Iterable[str] | None = None
+) -> Beat:
     """Apply a registered family (``'normal'`` leaves the beat unchanged).
 
     ``signs``: the optional signs shown (None: all of the family's signs); unknown ones raise.
@@ -291,13 +330,16 @@ def apply_family(beat: Beat, family: str, severity: float,
     spec = FAMILIES[family]
     shown = frozenset(spec.signs if signs is None else signs)
     if not shown <= set(spec.signs):
-        raise KeyError(f"family {family!r} has no signs {sorted(shown - set(spec.signs))}; "
-                       f"its optional signs: {list(spec.signs)}")
+        raise KeyError(
+            f"family {family!r} has no signs {sorted(shown - set(spec.signs))}; "
+            f"its optional signs: {list(spec.signs)}"
+        )
     return spec.modify(beat, float(severity), shown)
 
 
 # ----------------------------------------------------------------------------------------------
 # Rendering
+
 
 def _lobe_arrays(beat: Beat) -> tuple[np.ndarray, np.ndarray]:
     """(L, 4) times [on, p1, p2, off] and (L, 3) vectors in :data:`LOBE_NAMES` order."""
@@ -325,18 +367,19 @@ def beat_leads(beat: Beat, t_ms: np.ndarray) -> np.ndarray:
     return twelve_from_eight(FORWARD_DOWER @ beat_dipole(beat, t_ms))
 
 
-def render_dipole(beat: Beat, onsets_ms: np.ndarray, gains: np.ndarray, n_samples: int,
-                  fs: float) -> np.ndarray:
+def render_dipole(
+    beat: Beat, onsets_ms: np.ndarray, gains: np.ndarray, n_samples: int, fs: float
+) -> np.ndarray:
     """Dipole (3, n_samples) of a beat train: beat k starts its QRS at ``onsets_ms[k]`` and has
     per-lobe amplitude factors ``gains[k]`` (L,) for beat-to-beat variability."""
     times, vecs = _lobe_arrays(beat)
     lo, hi = times[:, 0].min(), times[:, 3].max()
     span = int(np.ceil((hi - lo) * fs / 1000.0)) + 2
-    first = np.floor((onsets_ms + lo) * fs / 1000.0).astype(int)           # (B,)
-    idx = first[:, None] + np.arange(span)[None, :]                          # (B, S)
-    t_local = idx * (1000.0 / fs) - onsets_ms[:, None]                      # (B, S)
-    shapes = lobe_shapes(times, t_local[:, None, :])                         # (B, L, S)
-    contrib = np.einsum("bls,bl,lc->bcs", shapes, gains, vecs)              # (B, 3, S)
+    first = np.floor((onsets_ms + lo) * fs / 1000.0).astype(int)  # (B,)
+    idx = first[:, None] + np.arange(span)[None, :]  # (B, S)
+    t_local = idx * (1000.0 / fs) - onsets_ms[:, None]  # (B, S)
+    shapes = lobe_shapes(times, t_local[:, None, :])  # (B, L, S)
+    contrib = np.einsum("bls,bl,lc->bcs", shapes, gains, vecs)  # (B, 3, S)
     out = np.zeros((3, n_samples))
     valid = (idx >= 0) & (idx < n_samples)
     for b in range(len(onsets_ms)):

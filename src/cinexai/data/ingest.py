@@ -23,8 +23,13 @@ import wfdb
 from tqdm import tqdm
 
 from cinexai.data.beats import BeatError, BeatResult, ms, process_signal
-from cinexai.data.ptbxl import (label_records, read_case_ids, read_database, read_statements,
-                                select_records)
+from cinexai.data.ptbxl import (
+    label_records,
+    read_case_ids,
+    read_database,
+    read_statements,
+    select_records,
+)
 from cinexai.io import package_versions, write_signals, write_table
 from cinexai.leads import LEADS
 
@@ -36,12 +41,21 @@ MIN_BEATS = 3
 MAINS_HZ = 50.0
 FILENAME_COLUMN = {500: "filename_hr", 100: "filename_lr"}
 
-RECORDS_SCHEMA = pa.schema([("ecg_id", pa.int64()), ("patient_id", pa.int64()),
-                            ("label", pa.int8()), ("split", pa.string()),
-                            ("included", pa.bool_()), ("qrs_onset", pa.int32()),
-                            ("n_beats", pa.int32()), ("heart_rate", pa.float32())])
-EXCLUSIONS_SCHEMA = pa.schema([("ecg_id", pa.int64()), ("stage", pa.string()),
-                               ("reason", pa.string())])
+RECORDS_SCHEMA = pa.schema(
+    [
+        ("ecg_id", pa.int64()),
+        ("patient_id", pa.int64()),
+        ("label", pa.int8()),
+        ("split", pa.string()),
+        ("included", pa.bool_()),
+        ("qrs_onset", pa.int32()),
+        ("n_beats", pa.int32()),
+        ("heart_rate", pa.float32()),
+    ]
+)
+EXCLUSIONS_SCHEMA = pa.schema(
+    [("ecg_id", pa.int64()), ("stage", pa.string()), ("reason", pa.string())]
+)
 
 
 class Excluded(Exception):
@@ -78,8 +92,9 @@ def load_record(path: Path, fs: float) -> np.ndarray:
     return np.asarray(record.p_signal, dtype=np.float64).T[order]
 
 
-def process_record(task: tuple[int, Path], fs: float, n_samples: int, min_beats: int,
-                   mains_hz: float | None) -> Outcome:
+def process_record(
+    task: tuple[int, Path], fs: float, n_samples: int, min_beats: int, mains_hz: float | None
+) -> Outcome:
     """Read and window one record; bad data gives an exclusion, a bug an error naming the record."""
     ecg_id, path = task
     try:
@@ -102,8 +117,14 @@ def run_records(tasks: list[tuple[int, Path]], worker: partial, threads: int) ->
         return list(bar(pool.imap(worker, tasks, chunksize=8)))
 
 
-def ingest(ptbxl_dir: str | Path, annotations: str | Path | None, out_dir: str | Path,
-           cfg: dict, seed: int, threads: int = 1) -> None:
+def ingest(
+    ptbxl_dir: str | Path,
+    annotations: str | Path | None,
+    out_dir: str | Path,
+    cfg: dict,
+    seed: int,
+    threads: int = 1,
+) -> None:
     """Write ``windows.parquet``, ``records.parquet`` and ``exclusions.parquet`` to ``out_dir``.
 
     ``cfg`` is ``config["data"]``; ``annotations`` (CSV/Parquet, only ``case_id`` is read) names
@@ -119,23 +140,41 @@ def ingest(ptbxl_dir: str | Path, annotations: str | Path | None, out_dir: str |
     evaluation = read_case_ids(annotations) if annotations is not None else []
     selected = select_records(db, labels, evaluation, cfg, seed)
 
-    worker = partial(process_record, fs=fs, n_samples=n_samples,
-                     min_beats=int(cfg.get("min_beats", MIN_BEATS)),
-                     mains_hz=cfg.get("mains_hz", MAINS_HZ))
+    worker = partial(
+        process_record,
+        fs=fs,
+        n_samples=n_samples,
+        min_beats=int(cfg.get("min_beats", MIN_BEATS)),
+        mains_hz=cfg.get("mains_hz", MAINS_HZ),
+    )
     tasks = [(int(i), ptbxl_dir / db.at[i, FILENAME_COLUMN[fs]]) for i in selected.index]
     outcomes = run_records(tasks, worker, threads)
 
     records = records_table(selected, outcomes)
     exclusions = exclusions_table(label_reasons, outcomes)
     ok = [o for o in outcomes if o.result is not None]
-    X = (np.stack([o.result.window for o in ok]) if ok
-         else np.zeros((0, len(LEADS), n_samples), np.float32))
+    X = (
+        np.stack([o.result.window for o in ok])
+        if ok
+        else np.zeros((0, len(LEADS), n_samples), np.float32)
+    )
     counts = summarize(db, records, exclusions)
-    metadata = {"seed": seed, "config": cfg, "counts": counts, "versions": package_versions(),
-                "annotations": str(annotations) if annotations is not None else None}
+    metadata = {
+        "seed": seed,
+        "config": cfg,
+        "counts": counts,
+        "versions": package_versions(),
+        "annotations": str(annotations) if annotations is not None else None,
+    }
     log_summary(records, exclusions, counts)
-    write_signals(out_dir / "windows.parquet", [o.ecg_id for o in ok], X, LEADS, fs,
-                  metadata={**metadata, "units": "mV", "baseline": "isoelectric PR level = 0"})
+    write_signals(
+        out_dir / "windows.parquet",
+        [o.ecg_id for o in ok],
+        X,
+        LEADS,
+        fs,
+        metadata={**metadata, "units": "mV", "baseline": "isoelectric PR level = 0"},
+    )
     write_table(exclusions, out_dir / "exclusions.parquet", metadata)
     write_table(records, out_dir / "records.parquet", metadata)
 
@@ -144,15 +183,18 @@ def records_table(selected: pd.DataFrame, outcomes: list[Outcome]) -> pa.Table:
     """records.parquet: one row per selected record, with its window's numbers or -1/0/NaN."""
     by_id = {o.ecg_id: o.result for o in outcomes}
     results = [by_id[int(i)] for i in selected.index]
-    frame = pd.DataFrame({
-        "ecg_id": selected.index.to_numpy(np.int64),
-        "patient_id": selected["patient_id"].to_numpy(np.int64),
-        "label": selected["label"].to_numpy(np.int8),
-        "split": selected["split"].to_numpy(str),
-        "included": [r is not None for r in results],
-        "qrs_onset": [r.qrs_onset if r else -1 for r in results],
-        "n_beats": [r.n_beats if r else 0 for r in results],
-        "heart_rate": [r.heart_rate if r else np.nan for r in results]})
+    frame = pd.DataFrame(
+        {
+            "ecg_id": selected.index.to_numpy(np.int64),
+            "patient_id": selected["patient_id"].to_numpy(np.int64),
+            "label": selected["label"].to_numpy(np.int8),
+            "split": selected["split"].to_numpy(str),
+            "included": [r is not None for r in results],
+            "qrs_onset": [r.qrs_onset if r else -1 for r in results],
+            "n_beats": [r.n_beats if r else 0 for r in results],
+            "heart_rate": [r.heart_rate if r else np.nan for r in results],
+        }
+    )
     return pa.Table.from_pandas(frame, schema=RECORDS_SCHEMA, preserve_index=False)
 
 
@@ -161,7 +203,8 @@ def exclusions_table(label_reasons: pd.Series, outcomes: list[Outcome]) -> pa.Ta
     rows = [(int(i), "labels", r) for i, r in label_reasons.items()]
     rows += [(o.ecg_id, o.stage, o.reason) for o in outcomes if o.result is None]
     frame = pd.DataFrame(rows, columns=["ecg_id", "stage", "reason"]).sort_values(
-        "ecg_id", kind="stable")
+        "ecg_id", kind="stable"
+    )
     return pa.Table.from_pandas(frame, schema=EXCLUSIONS_SCHEMA, preserve_index=False)
 
 
@@ -169,20 +212,30 @@ def summarize(db: pd.DataFrame, records: pa.Table, exclusions: pa.Table) -> dict
     """Counts stored with every output: database size, exclusions, included per split x label."""
     rec = records.to_pandas()
     inc = rec[rec["included"]]
-    per_split = {split: {"normal": int((g["label"] == 0).sum()),
-                         "abnormal": int((g["label"] == 1).sum())}
-                 for split, g in inc.groupby("split")}
-    return {"database": len(db), "selected": len(rec), "included": len(inc),
-            "excluded": exclusions.num_rows,
-            "excluded_by_stage": exclusions.to_pandas()["stage"].value_counts().to_dict(),
-            "included_by_split": per_split}
+    per_split = {
+        split: {"normal": int((g["label"] == 0).sum()), "abnormal": int((g["label"] == 1).sum())}
+        for split, g in inc.groupby("split")
+    }
+    return {
+        "database": len(db),
+        "selected": len(rec),
+        "included": len(inc),
+        "excluded": exclusions.num_rows,
+        "excluded_by_stage": exclusions.to_pandas()["stage"].value_counts().to_dict(),
+        "included_by_split": per_split,
+    }
 
 
 def log_summary(records: pa.Table, exclusions: pa.Table, counts: dict) -> None:
     """Log the counts, and warn for every excluded evaluation case."""
-    log.info("ingest: %d of %d selected records windowed; %d exclusions %s; per split %s",
-             counts["included"], counts["selected"], counts["excluded"],
-             counts["excluded_by_stage"], counts["included_by_split"])
+    log.info(
+        "ingest: %d of %d selected records windowed; %d exclusions %s; per split %s",
+        counts["included"],
+        counts["selected"],
+        counts["excluded"],
+        counts["excluded_by_stage"],
+        counts["included_by_split"],
+    )
     rec = records.to_pandas()
     lost = rec[(rec["split"] == "evaluation") & ~rec["included"]]["ecg_id"]
     if len(lost):

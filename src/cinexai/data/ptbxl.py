@@ -73,8 +73,9 @@ def read_statements(ptbxl_dir: str | Path) -> pd.DataFrame:
     return statements
 
 
-def label_records(db: pd.DataFrame, statements: pd.DataFrame, norm_likelihood: float
-                  ) -> tuple[pd.Series, pd.Series]:
+def label_records(
+    db: pd.DataFrame, statements: pd.DataFrame, norm_likelihood: float
+) -> tuple[pd.Series, pd.Series]:
     """Normal (0) / abnormal (1) labels and the reasons of the records that get none.
 
     Diagnostic statements are the ``diagnostic == 1`` rows of scp_statements.  Abnormal: any
@@ -97,8 +98,10 @@ def label_records(db: pd.DataFrame, statements: pd.DataFrame, norm_likelihood: f
             labels[ecg_id] = 0
         else:
             reasons[ecg_id] = f"uncertain NORM: likelihood {classes[NORM]:g} < {norm_likelihood:g}"
-    return (pd.Series(labels, dtype=np.int8, name="label").rename_axis("ecg_id"),
-            pd.Series(reasons, dtype=object, name="reason").rename_axis("ecg_id"))
+    return (
+        pd.Series(labels, dtype=np.int8, name="label").rename_axis("ecg_id"),
+        pd.Series(reasons, dtype=object, name="reason").rename_axis("ecg_id"),
+    )
 
 
 def read_case_ids(path: str | Path) -> list[int]:
@@ -143,8 +146,13 @@ def balanced_subset(pool: pd.DataFrame, n_records: int, rng: np.random.Generator
             raise ValueError(f"no {'abnormal' if c else 'normal'} records left for the subset")
     k = min(n_records // 2, *(ids.size for ids in per_class.values()))
     if k < n_records // 2:
-        log.info("balanced subset capped at %d per class (asked %d; normal %d, abnormal %d "
-                 "available)", k, n_records // 2, per_class[0].size, per_class[1].size)
+        log.info(
+            "balanced subset capped at %d per class (asked %d; normal %d, abnormal %d available)",
+            k,
+            n_records // 2,
+            per_class[0].size,
+            per_class[1].size,
+        )
     chosen = [rng.choice(ids, size=k, replace=False) for ids in per_class.values()]
     return pd.Index(np.sort(np.concatenate(chosen)), name="ecg_id")
 
@@ -171,16 +179,19 @@ def split_patients(frame: pd.DataFrame, fractions: Sequence[float], seed: int) -
     return pd.Series(split, index=frame.index, name="split")
 
 
-def select_records(db: pd.DataFrame, labels: pd.Series, evaluation_ids: Sequence[int],
-                   cfg: dict, seed: int) -> pd.DataFrame:
+def select_records(
+    db: pd.DataFrame, labels: pd.Series, evaluation_ids: Sequence[int], cfg: dict, seed: int
+) -> pd.DataFrame:
     """Records that enter ingestion: ``ecg_id`` index, ``patient_id``, ``label``, ``split``.
 
     Raises ``ValueError`` naming the first evaluation case id missing from the database.
     """
     missing = [int(i) for i in evaluation_ids if int(i) not in db.index]
     if missing:
-        raise ValueError(f"annotated case id {missing[0]} not in ptbxl_database.csv "
-                         f"({len(missing)} missing: {missing[:10]})")
+        raise ValueError(
+            f"annotated case id {missing[0]} not in ptbxl_database.csv "
+            f"({len(missing)} missing: {missing[:10]})"
+        )
     unlabelled = [int(i) for i in evaluation_ids if int(i) not in labels.index]
     if unlabelled:
         log.warning("evaluation case(s) without a label, excluded: %s", unlabelled)
@@ -196,14 +207,21 @@ def select_records(db: pd.DataFrame, labels: pd.Series, evaluation_ids: Sequence
     n_normal = int((pool["label"] == 0).sum())
     size = min(int(cfg["reference_pool"]), int(REFERENCE_MAX_FRACTION * n_normal))
     if size < int(cfg["reference_pool"]):
-        log.info("reference pool capped at %d (asked %d; %d normal records available)",
-                 size, cfg["reference_pool"], n_normal)
+        log.info(
+            "reference pool capped at %d (asked %d; %d normal records available)",
+            size,
+            cfg["reference_pool"],
+            n_normal,
+        )
     reference = draw_reference(pool, size, rng)
     if len(reference) < size:
         log.info("reference pool holds %d records (asked %d)", len(reference), size)
     pool = pool[~pool["patient_id"].isin(pool.loc[reference, "patient_id"])]
     subset = pool.loc[balanced_subset(pool, int(cfg["n_records"]), rng)]
     subset = subset.assign(split=split_patients(subset, cfg["split"], seed))
-    parts = [frame[is_evaluation].assign(split="evaluation"),
-             frame.loc[reference].assign(split="reference"), subset]
+    parts = [
+        frame[is_evaluation].assign(split="evaluation"),
+        frame.loc[reference].assign(split="reference"),
+        subset,
+    ]
     return pd.concat(parts).sort_index()

@@ -13,8 +13,9 @@ Cohorts
     severity plus a small jitter, within ``severity``.  A family's optional signs (anterior MI:
     Q waves, T inversion; ST elevation: hyperacute T; LVH: strain) are drawn per
     patient, each with ``sign_probability`` and at least the family's minimum (see
-    :class:`cinexai.data.dipole.FamilySpec`); the truth follows the signs the record shows.  ``n_defective`` extra single-record
-    patients carry a flat lead, a NaN stretch, or no beats (labelled NORM, to be excluded).
+    :class:`cinexai.data.dipole.FamilySpec`); the truth follows the signs the record shows.
+    ``n_defective`` extra single-record patients carry a flat lead, a NaN stretch, or no beats
+    (labelled NORM, to be excluded).
     *evaluation*: ``n_evaluation`` single-record patients, half normal, half abnormal with the
     families in turn; abnormal severities are drawn from the upper half of ``severity`` (clear
     cases, as annotated cases are) and records carry no artefact burst.
@@ -43,8 +44,9 @@ Ground truth (``annotations.csv``, independent of any model)
 
 ``synthetic_truth.csv``
     ``ecg_id, patient_id, family, signs, severity, cohort, label, defect, heart_rate, qrs_ms,
-    qt_ms, qrs_onset_ms, qrs_onsets_ms`` (``signs``: the optional signs shown, ``;``-separated).  ``qrs_onset_ms`` is the true QRS onset of the first beat in ms
-    from the record start (sample ``round(qrs_onset_ms / 2)`` at 500 Hz, ``/ 10`` at 100 Hz);
+    qt_ms, qrs_onset_ms, qrs_onsets_ms`` (``signs``: the optional signs shown, ``;``-separated).
+    ``qrs_onset_ms`` is the true QRS onset of the first beat in ms from the record start
+    (sample ``round(qrs_onset_ms / 2)`` at 500 Hz, ``/ 10`` at 100 Hz);
     ``qrs_onsets_ms`` lists every beat's onset separated by ``;``.  Both are empty for a record
     without beats.
 
@@ -86,12 +88,25 @@ ANNOTATOR = "synthetic-truth"
 
 #: Keys read with defaults when absent from ``config["synthetic"]``.
 DEFAULTS: dict[str, Any] = {
-    "n_patients": 450, "records_per_patient": [1, 3], "n_evaluation": 20, "duration_s": 10,
-    "abnormal_fraction": 0.5, "families": list(dipole.FAMILIES), "severity": [0.15, 1.0],
-    "noise": {"white_mv": 0.02, "baseline_wander_mv": 0.10, "mains_mv": 0.01,
-              "artefact_probability": 0.05},
-    "truth_threshold": 0.10, "n_defective": 3, "evaluation_severity": None,
-    "truth_reference_severity": 0.6, "truth_normal_max_coverage": 0.25, "truth_merge_gap_ms": 20.0,
+    "n_patients": 450,
+    "records_per_patient": [1, 3],
+    "n_evaluation": 20,
+    "duration_s": 10,
+    "abnormal_fraction": 0.5,
+    "families": list(dipole.FAMILIES),
+    "severity": [0.15, 1.0],
+    "noise": {
+        "white_mv": 0.02,
+        "baseline_wander_mv": 0.10,
+        "mains_mv": 0.01,
+        "artefact_probability": 0.05,
+    },
+    "truth_threshold": 0.10,
+    "n_defective": 3,
+    "evaluation_severity": None,
+    "truth_reference_severity": 0.6,
+    "truth_normal_max_coverage": 0.25,
+    "truth_merge_gap_ms": 20.0,
     "sign_probability": 0.7,
 }
 
@@ -119,22 +134,25 @@ class RecordSpec:
     """One record to synthesise."""
 
     ecg_id: int
-    patient: int          # index into the patient list (patient_id = patient + 1)
+    patient: int  # index into the patient list (patient_id = patient + 1)
     family: str
     severity: float
     cohort: str
     strat_fold: int
     validated: bool
-    defect: str = ""      # "" | "flat" | "nan" | "no_beats"
+    defect: str = ""  # "" | "flat" | "nan" | "no_beats"
     defect_lead: int = 0  # lead index for "flat" and "nan"
     signs: tuple[str, ...] = ()  # the family's optional signs this patient shows
 
     @property
     def defect_reason(self) -> str:
         """Human-readable defect, as the ingestion should report it."""
-        return {"": "", "flat": f"flat lead {LEADS[self.defect_lead]}",
-                "nan": f"nan in lead {LEADS[self.defect_lead]}",
-                "no_beats": "no beats"}[self.defect]
+        return {
+            "": "",
+            "flat": f"flat lead {LEADS[self.defect_lead]}",
+            "nan": f"nan in lead {LEADS[self.defect_lead]}",
+            "no_beats": "no beats",
+        }[self.defect]
 
 
 def _rng(seed: int, stream: int, index: int = 0) -> np.random.Generator:
@@ -146,7 +164,9 @@ def resolve_config(cfg: dict[str, Any]) -> dict[str, Any]:
     out = {**DEFAULTS, **cfg, "noise": {**DEFAULTS["noise"], **cfg.get("noise", {})}}
     unknown = sorted(set(out["families"]) - set(dipole.FAMILIES))
     if unknown:
-        raise KeyError(f"synthetic.families: unknown {unknown}; registered {sorted(dipole.FAMILIES)}")
+        raise KeyError(
+            f"synthetic.families: unknown {unknown}; registered {sorted(dipole.FAMILIES)}"
+        )
     lo, hi = out["records_per_patient"]
     if not 1 <= lo <= hi:
         raise ValueError(f"synthetic.records_per_patient must be 1 <= lo <= hi, got {[lo, hi]}")
@@ -163,8 +183,10 @@ def resolve_config(cfg: dict[str, Any]) -> dict[str, Any]:
 # ----------------------------------------------------------------------------------------------
 # Cohort plan
 
-def plan_cohort(cfg: dict[str, Any], seed: int, n_records_target: int | None = None
-                ) -> tuple[list[dipole.Patient], list[RecordSpec]]:
+
+def plan_cohort(
+    cfg: dict[str, Any], seed: int, n_records_target: int | None = None
+) -> tuple[list[dipole.Patient], list[RecordSpec]]:
     """Patients and record specs: development, defective, then evaluation records."""
     rng = _rng(seed, _STREAM_PLAN)
     families, (s_lo, s_hi) = list(cfg["families"]), cfg["severity"]
@@ -172,17 +194,33 @@ def plan_cohort(cfg: dict[str, Any], seed: int, n_records_target: int | None = N
     patients: list[dipole.Patient] = []
     specs: list[RecordSpec] = []
 
-    def add_patient(n_rec: int, family: str, severity: float, cohort: str, jitter: float,
-                    defect: str = "") -> None:
+    def add_patient(
+        n_rec: int, family: str, severity: float, cohort: str, jitter: float, defect: str = ""
+    ) -> None:
         p = len(patients)
         patients.append(dipole.draw_patient(_rng(seed, _STREAM_PATIENT, p)))
         signs = dipole.draw_signs(family, _rng(seed, _STREAM_SIGNS, p), cfg["sign_probability"])
         fold, validated = int(rng.integers(1, 11)), bool(rng.random() < 0.75)
         for _ in range(n_rec):
-            sev = 0.0 if family == "normal" else float(
-                np.clip(severity + rng.normal(0, jitter), s_lo, s_hi))
-            specs.append(RecordSpec(len(specs) + 1, p, family, sev, cohort, fold, validated,
-                                    defect, int(rng.integers(0, 12)), signs))
+            sev = (
+                0.0
+                if family == "normal"
+                else float(np.clip(severity + rng.normal(0, jitter), s_lo, s_hi))
+            )
+            specs.append(
+                RecordSpec(
+                    len(specs) + 1,
+                    p,
+                    family,
+                    sev,
+                    cohort,
+                    fold,
+                    validated,
+                    defect,
+                    int(rng.integers(0, 12)),
+                    signs,
+                )
+            )
 
     n_dev = 0
     for i in range(10**9):
@@ -211,35 +249,39 @@ def plan_cohort(cfg: dict[str, Any], seed: int, n_records_target: int | None = N
 # ----------------------------------------------------------------------------------------------
 # Signal synthesis
 
+
 @dataclass
 class RecordSignal:
     """A synthesised record: 12-lead mV signal at 500 Hz and what the truth needs."""
 
-    x: np.ndarray                     # (12, T)
-    beat: dipole.Beat | None          # the record's template beat (family applied)
-    twin: dipole.Beat | None          # the same beat without the family change
+    x: np.ndarray  # (12, T)
+    beat: dipole.Beat | None  # the record's template beat (family applied)
+    twin: dipole.Beat | None  # the same beat without the family change
     onsets_ms: np.ndarray
     heart_rate: float
     qt_ms: float
     quality: dict[str, str | float]
 
 
-def _beat_train(rng: np.random.Generator, rr_ms: float, pr_ms: float, duration_ms: float
-                ) -> np.ndarray:
+def _beat_train(
+    rng: np.random.Generator, rr_ms: float, pr_ms: float, duration_ms: float
+) -> np.ndarray:
     """QRS onset times (ms): first after its P wave, then RR with respiratory sinus arrhythmia."""
     f_resp, phase = rng.uniform(0.15, 0.35), rng.uniform(0, 2 * np.pi)
     t = rng.uniform(pr_ms + 80.0, pr_ms + 80.0 + 0.8 * rr_ms)
     onsets = []
     while t < duration_ms:
         onsets.append(t)
-        rr = rr_ms * (1 + 0.03 * np.sin(2 * np.pi * f_resp * t / 1000 + phase)
-                      + rng.normal(0, 0.012))
+        rr = rr_ms * (
+            1 + 0.03 * np.sin(2 * np.pi * f_resp * t / 1000 + phase) + rng.normal(0, 0.012)
+        )
         t += rr
     return np.asarray(onsets)
 
 
-def _noise_e8(rng: np.random.Generator, noise: dict[str, float], n: int, burst: bool
-              ) -> tuple[np.ndarray, dict[str, str | float]]:
+def _noise_e8(
+    rng: np.random.Generator, noise: dict[str, float], n: int, burst: bool
+) -> tuple[np.ndarray, dict[str, str | float]]:
     """Noise in the 8 independent leads (derived leads inherit it) and PTB-XL quality notes."""
     t = np.arange(n) / FS_HR
     k_white, k_wander, k_mains = rng.lognormal(0, 0.3), rng.lognormal(0, 0.5), rng.lognormal(0, 0.4)
@@ -247,8 +289,11 @@ def _noise_e8(rng: np.random.Generator, noise: dict[str, float], n: int, burst: 
     f_resp = rng.uniform(0.15, 0.35)
     resp = np.sin(2 * np.pi * f_resp * t + rng.uniform(0, 2 * np.pi))
     slow = np.sin(2 * np.pi * rng.uniform(0.03, 0.12) * t + rng.uniform(0, 2 * np.pi))
-    out += noise["baseline_wander_mv"] * k_wander * (rng.normal(0, 0.7, (8, 1)) * resp
-                                                      + rng.normal(0, 0.7, (8, 1)) * slow)
+    out += (
+        noise["baseline_wander_mv"]
+        * k_wander
+        * (rng.normal(0, 0.7, (8, 1)) * resp + rng.normal(0, 0.7, (8, 1)) * slow)
+    )
     mains = np.sin(2 * np.pi * 50.0 * t + rng.uniform(0, 2 * np.pi))
     out += noise["mains_mv"] * k_mains * rng.uniform(0.5, 1.5, (8, 1)) * mains
     quality: dict[str, str | float] = {
@@ -263,15 +308,16 @@ def _noise_e8(rng: np.random.Generator, noise: dict[str, float], n: int, burst: 
         sos = sps.butter(4, [5.0, 40.0], btype="bandpass", fs=FS_HR, output="sos")
         raw = sps.sosfiltfilt(sos, rng.standard_normal((len(leads), n)), axis=1)
         envelope = np.zeros(n)
-        envelope[start:start + length] = np.hanning(min(length, n - start))
+        envelope[start : start + length] = np.hanning(min(length, n - start))
         amp = rng.uniform(0.15, 0.6) / raw.std()
         out[leads] += amp * raw * envelope
         quality["burst_noise"] = ",".join(INDEPENDENT_LEADS[i] for i in leads)
     return out, quality
 
 
-def synthesize(spec: RecordSpec, patient: dipole.Patient, cfg: dict[str, Any], seed: int
-               ) -> RecordSignal:
+def synthesize(
+    spec: RecordSpec, patient: dipole.Patient, cfg: dict[str, Any], seed: int
+) -> RecordSignal:
     """One record (500 Hz, 12 leads, mV) from its spec and the patient's morphology."""
     rng = _rng(seed, _STREAM_RECORD, spec.ecg_id)
     n = int(round(cfg["duration_s"] * FS_HR))
@@ -287,8 +333,9 @@ def synthesize(spec: RecordSpec, patient: dipole.Patient, cfg: dict[str, Any], s
         x = twelve_from_eight(noise * 3.0)
         return RecordSignal(x, None, None, np.array([]), hr, np.nan, quality)
     onsets = _beat_train(rng, rr, patient.pr_ms, cfg["duration_s"] * 1000.0)
-    resp = 1 + 0.04 * np.sin(2 * np.pi * rng.uniform(0.15, 0.35) * onsets / 1000
-                             + rng.uniform(0, 2 * np.pi))
+    resp = 1 + 0.04 * np.sin(
+        2 * np.pi * rng.uniform(0.15, 0.35) * onsets / 1000 + rng.uniform(0, 2 * np.pi)
+    )
     gains = resp[:, None] * (1 + rng.normal(0, 0.02, (len(onsets), len(dipole.LOBE_NAMES))))
     d = dipole.render_dipole(beat, onsets, gains, n, FS_HR)
     x = twelve_from_eight(FORWARD_DOWER @ d + noise)
@@ -297,7 +344,7 @@ def synthesize(spec: RecordSpec, patient: dipole.Patient, cfg: dict[str, Any], s
         quality["electrodes_problems"] = LEADS[spec.defect_lead]
     elif spec.defect == "nan":
         start = int(rng.integers(0, n - FS_HR // 2))
-        x[spec.defect_lead, start:start + FS_HR // 2] = np.nan
+        x[spec.defect_lead, start : start + FS_HR // 2] = np.nan
     return RecordSignal(x, beat, twin, onsets, hr, dipole.qt_ms(patient, rr), quality)
 
 
@@ -320,6 +367,7 @@ def decimate(x: np.ndarray, factor: int = FS_HR // FS_LR) -> np.ndarray:
 # ----------------------------------------------------------------------------------------------
 # WFDB output
 
+
 def write_wfdb(base: Path, x_mv: np.ndarray, fs: float) -> None:
     """Write ``x_mv`` (12, T) as WFDB record ``base`` (.hea + .dat, fmt 16, gain 1000/mV).
 
@@ -333,8 +381,9 @@ def write_wfdb(base: Path, x_mv: np.ndarray, fs: float) -> None:
     name = base.name
     lines = [f"{name} {len(LEADS)} {fs:g} {d.shape[1]}"]
     for lead, row in zip(LEADS, d):
-        lines.append(f"{name}.dat 16 {ADC_GAIN}(0)/mV 16 0 {int(row[0])} "
-                     f"{int(row.sum() % 65536)} 0 {lead}")
+        lines.append(
+            f"{name}.dat 16 {ADC_GAIN}(0)/mV 16 0 {int(row[0])} {int(row.sum() % 65536)} 0 {lead}"
+        )
     base.with_suffix(".hea").write_text("\n".join(lines) + "\n")
 
 
@@ -346,6 +395,7 @@ def record_paths(ecg_id: int) -> tuple[str, str]:
 
 # ----------------------------------------------------------------------------------------------
 # Ground truth
+
 
 def _window_grid() -> np.ndarray:
     return np.arange(0.0, WINDOW_MS, 1000.0 / FS_HR)
@@ -364,15 +414,22 @@ def _change(x: np.ndarray, x0: np.ndarray, modality: str) -> np.ndarray:
     return np.linalg.norm(x - x0, axis=0, keepdims=True) / np.linalg.norm(x, axis=0).max()
 
 
-def abnormal_truth(beat: dipole.Beat, twin: dipole.Beat, threshold: float,
-                   modality: str = "ecg12") -> np.ndarray:
+def abnormal_truth(
+    beat: dipole.Beat, twin: dipole.Beat, threshold: float, modality: str = "ecg12"
+) -> np.ndarray:
     """Cells where the change from the normal twin exceeds threshold x the beat's peak:
     (12, 200) leads x time for ecg12, (1, 200) time for cineecg (norm of the dipole change)."""
     return _change(_view(beat, modality), _view(twin, modality), modality) > threshold
 
 
-def normal_truth(beat: dipole.Beat, families: list[str], reference_severity: float,
-                 threshold: float, max_coverage: float, modality: str = "ecg12") -> np.ndarray:
+def normal_truth(
+    beat: dipole.Beat,
+    families: list[str],
+    reference_severity: float,
+    threshold: float,
+    max_coverage: float,
+    modality: str = "ecg12",
+) -> np.ndarray:
     """Evidence of normality: where the cohort's families would show (see module doc)."""
     x0 = _view(beat, modality)
     score = np.zeros((12 if modality == "ecg12" else 1, x0.shape[-1]))
@@ -414,19 +471,34 @@ def mask_to_segments(mask: np.ndarray, merge_gap_ms: float) -> list[tuple[float,
     return _merge(widened, 0.0)
 
 
-def annotation_rows(case_id: int, masks: dict[str, np.ndarray], diagnosis: str,
-                    merge_gap_ms: float) -> list[dict[str, Any]]:
+def annotation_rows(
+    case_id: int, masks: dict[str, np.ndarray], diagnosis: str, merge_gap_ms: float
+) -> list[dict[str, Any]]:
     """ecg12 rows per lead and cineecg rows (whole trajectory, lead ``*``) for one case."""
-    rows = [("ecg12", lead, s, e) for lead, lead_mask in zip(LEADS, masks["ecg12"])
-            for s, e in mask_to_segments(lead_mask, merge_gap_ms)]
+    rows = [
+        ("ecg12", lead, s, e)
+        for lead, lead_mask in zip(LEADS, masks["ecg12"])
+        for s, e in mask_to_segments(lead_mask, merge_gap_ms)
+    ]
     rows += [("cineecg", "*", s, e) for s, e in mask_to_segments(masks["cineecg"][0], merge_gap_ms)]
-    return [{"case_id": case_id, "annotator": ANNOTATOR, "modality": m, "lead": lead,
-             "start_ms": round(s, 3), "end_ms": round(e, 3), "kind": "segment",
-             "diagnosis": diagnosis} for m, lead, s, e in rows]
+    return [
+        {
+            "case_id": case_id,
+            "annotator": ANNOTATOR,
+            "modality": m,
+            "lead": lead,
+            "start_ms": round(s, 3),
+            "end_ms": round(e, 3),
+            "kind": "segment",
+            "diagnosis": diagnosis,
+        }
+        for m, lead, s, e in rows
+    ]
 
 
 # ----------------------------------------------------------------------------------------------
 # Tables
+
 
 def _likelihood(severity: float) -> float:
     return 50.0 if severity < 0.3 else 80.0 if severity < 0.55 else 100.0
@@ -443,34 +515,54 @@ def scp_statements_table() -> pd.DataFrame:
     """``scp_statements.csv`` content for every statement the generator uses."""
     rows = []
     for code, (desc, kind, cls, sub) in SCP_STATEMENTS.items():
-        rows.append({"": code, "description": desc,
-                     "diagnostic": 1.0 if kind == "diagnostic" else np.nan,
-                     "form": 1.0 if kind == "form" else np.nan,
-                     "rhythm": 1.0 if kind == "rhythm" else np.nan,
-                     "diagnostic_class": cls, "diagnostic_subclass": sub})
+        rows.append(
+            {
+                "": code,
+                "description": desc,
+                "diagnostic": 1.0 if kind == "diagnostic" else np.nan,
+                "form": 1.0 if kind == "form" else np.nan,
+                "rhythm": 1.0 if kind == "rhythm" else np.nan,
+                "diagnostic_class": cls,
+                "diagnostic_subclass": sub,
+            }
+        )
     return pd.DataFrame(rows).set_index("")
 
 
-def _database_row(spec: RecordSpec, patient: dipole.Patient, rec: RecordSignal
-                  ) -> dict[str, Any]:
+def _database_row(spec: RecordSpec, patient: dipole.Patient, rec: RecordSignal) -> dict[str, Any]:
     lr, hr = record_paths(spec.ecg_id)
-    return {"ecg_id": spec.ecg_id, "patient_id": float(spec.patient + 1),
-            "age": float(patient.age), "sex": patient.sex,
-            "scp_codes": str(scp_codes(spec.family, spec.severity)),
-            "validated_by_human": spec.validated, **rec.quality,
-            "extra_beats": np.nan, "pacemaker": np.nan, "strat_fold": spec.strat_fold,
-            "filename_lr": lr, "filename_hr": hr}
+    return {
+        "ecg_id": spec.ecg_id,
+        "patient_id": float(spec.patient + 1),
+        "age": float(patient.age),
+        "sex": patient.sex,
+        "scp_codes": str(scp_codes(spec.family, spec.severity)),
+        "validated_by_human": spec.validated,
+        **rec.quality,
+        "extra_beats": np.nan,
+        "pacemaker": np.nan,
+        "strat_fold": spec.strat_fold,
+        "filename_lr": lr,
+        "filename_hr": hr,
+    }
 
 
 def _truth_row(spec: RecordSpec, patient: dipole.Patient, rec: RecordSignal) -> dict[str, Any]:
-    return {"ecg_id": spec.ecg_id, "patient_id": spec.patient + 1, "family": spec.family,
-            "signs": ";".join(spec.signs), "severity": round(spec.severity, 4),
-            "cohort": spec.cohort,
-            "label": int(spec.family != "normal"), "defect": spec.defect_reason,
-            "heart_rate": round(rec.heart_rate, 2), "qrs_ms": round(patient.qrs_ms, 2),
-            "qt_ms": round(rec.qt_ms, 2),
-            "qrs_onset_ms": round(float(rec.onsets_ms[0]), 3) if len(rec.onsets_ms) else np.nan,
-            "qrs_onsets_ms": ";".join(f"{t:.3f}" for t in rec.onsets_ms)}
+    return {
+        "ecg_id": spec.ecg_id,
+        "patient_id": spec.patient + 1,
+        "family": spec.family,
+        "signs": ";".join(spec.signs),
+        "severity": round(spec.severity, 4),
+        "cohort": spec.cohort,
+        "label": int(spec.family != "normal"),
+        "defect": spec.defect_reason,
+        "heart_rate": round(rec.heart_rate, 2),
+        "qrs_ms": round(patient.qrs_ms, 2),
+        "qt_ms": round(rec.qt_ms, 2),
+        "qrs_onset_ms": round(float(rec.onsets_ms[0]), 3) if len(rec.onsets_ms) else np.nan,
+        "qrs_onsets_ms": ";".join(f"{t:.3f}" for t in rec.onsets_ms),
+    }
 
 
 @contextlib.contextmanager
@@ -482,8 +574,9 @@ def _atomic_dir(out_dir: Path) -> Iterator[Path]:
         yield tmp
         tmp.chmod(0o755)
         if out_dir.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".old",
-                                        dir=out_dir.parent))
+            old = Path(
+                tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".old", dir=out_dir.parent)
+            )
             os.replace(out_dir, old / "x")
             os.replace(tmp, out_dir)
             shutil.rmtree(old)
@@ -494,8 +587,9 @@ def _atomic_dir(out_dir: Path) -> Iterator[Path]:
             shutil.rmtree(tmp)
 
 
-def generate(out_dir: str | Path, cfg: dict[str, Any], seed: int,
-             n_records_target: int | None = None) -> None:
+def generate(
+    out_dir: str | Path, cfg: dict[str, Any], seed: int, n_records_target: int | None = None
+) -> None:
     """Write the synthetic PTB-XL (see module docstring) to ``out_dir``, atomically.
 
     ``n_records_target`` (benchmarks): generate development patients until exactly this many
@@ -503,8 +597,9 @@ def generate(out_dir: str | Path, cfg: dict[str, Any], seed: int,
     """
     cfg = resolve_config(cfg)
     patients, specs = plan_cohort(cfg, seed, n_records_target)
-    log.info("synthetic PTB-XL: %d records from %d patients (seed %d)", len(specs),
-             len(patients), seed)
+    log.info(
+        "synthetic PTB-XL: %d records from %d patients (seed %d)", len(specs), len(patients), seed
+    )
     db_rows, truth_rows, ann_rows = [], [], []
     with _atomic_dir(Path(out_dir)) as tmp:
         for spec in tqdm(specs, desc="synthetic records", unit="rec", mininterval=2.0):
@@ -520,31 +615,61 @@ def generate(out_dir: str | Path, cfg: dict[str, Any], seed: int,
         pd.DataFrame(db_rows).to_csv(tmp / "ptbxl_database.csv", index=False)
         scp_statements_table().to_csv(tmp / "scp_statements.csv")
         pd.DataFrame(truth_rows).to_csv(tmp / "synthetic_truth.csv", index=False)
-        pd.DataFrame(ann_rows, columns=["case_id", "annotator", "modality", "lead", "start_ms",
-                                        "end_ms", "kind", "diagnosis"]
-                     ).to_csv(tmp / "annotations.csv", index=False)
+        pd.DataFrame(
+            ann_rows,
+            columns=[
+                "case_id",
+                "annotator",
+                "modality",
+                "lead",
+                "start_ms",
+                "end_ms",
+                "kind",
+                "diagnosis",
+            ],
+        ).to_csv(tmp / "annotations.csv", index=False)
         counts = pd.DataFrame(truth_rows).groupby(["cohort", "family"]).size()
-        write_json({"seed": seed, "config": cfg, "n_records_target": n_records_target,
-                    "counts": {f"{c}/{f}": int(v) for (c, f), v in counts.items()},
-                    "module_hash": module_hash("cinexai.data.synthetic", "cinexai.data.dipole"),
-                    "versions": package_versions()}, tmp / "generator.json")
+        write_json(
+            {
+                "seed": seed,
+                "config": cfg,
+                "n_records_target": n_records_target,
+                "counts": {f"{c}/{f}": int(v) for (c, f), v in counts.items()},
+                "module_hash": module_hash("cinexai.data.synthetic", "cinexai.data.dipole"),
+                "versions": package_versions(),
+            },
+            tmp / "generator.json",
+        )
 
 
-def _case_annotations(spec: RecordSpec, rec: RecordSignal, cfg: dict[str, Any]
-                      ) -> list[dict[str, Any]]:
+def _case_annotations(
+    spec: RecordSpec, rec: RecordSignal, cfg: dict[str, Any]
+) -> list[dict[str, Any]]:
     """Annotation rows of one evaluation case; an empty truth is an error naming the case."""
     assert rec.beat is not None and rec.twin is not None
     if spec.family == "normal":
-        masks = {m: normal_truth(rec.beat, list(cfg["families"]), cfg["truth_reference_severity"],
-                                 cfg["truth_threshold"], cfg["truth_normal_max_coverage"], m)
-                 for m in ("ecg12", "cineecg")}
+        masks = {
+            m: normal_truth(
+                rec.beat,
+                list(cfg["families"]),
+                cfg["truth_reference_severity"],
+                cfg["truth_threshold"],
+                cfg["truth_normal_max_coverage"],
+                m,
+            )
+            for m in ("ecg12", "cineecg")
+        }
         diagnosis = "normal"
     else:
-        masks = {m: abnormal_truth(rec.beat, rec.twin, cfg["truth_threshold"], m)
-                 for m in ("ecg12", "cineecg")}
+        masks = {
+            m: abnormal_truth(rec.beat, rec.twin, cfg["truth_threshold"], m)
+            for m in ("ecg12", "cineecg")
+        }
         diagnosis = "abnormal"
     if not all(mask.any() for mask in masks.values()):
-        raise RuntimeError(f"evaluation case {spec.ecg_id} ({spec.family}, severity "
-                           f"{spec.severity:.2f}) has no truth above truth_threshold="
-                           f"{cfg['truth_threshold']}; raise evaluation_severity")
+        raise RuntimeError(
+            f"evaluation case {spec.ecg_id} ({spec.family}, severity "
+            f"{spec.severity:.2f}) has no truth above truth_threshold="
+            f"{cfg['truth_threshold']}; raise evaluation_severity"
+        )
     return annotation_rows(spec.ecg_id, masks, diagnosis, cfg["truth_merge_gap_ms"])

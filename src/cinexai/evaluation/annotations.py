@@ -32,8 +32,16 @@ from cinexai.leads import CINE_CHANNELS, LEADS
 
 log = logging.getLogger(__name__)
 
-REQUIRED_COLUMNS = ("case_id", "annotator", "modality", "lead", "start_ms", "end_ms", "kind",
-                    "diagnosis")
+REQUIRED_COLUMNS = (
+    "case_id",
+    "annotator",
+    "modality",
+    "lead",
+    "start_ms",
+    "end_ms",
+    "kind",
+    "diagnosis",
+)
 MODALITIES = ("ecg12", "cineecg")
 KINDS = ("segment", "point")
 DIAGNOSES = ("normal", "abnormal")
@@ -43,8 +51,10 @@ QRS_REGION_MS = 150.0
 MIN_WIDTH_QRS_MS = 25.0
 MIN_WIDTH_REST_MS = 50.0
 POINT_TOLERANCE_MS = 10.0
-SAMPLE_RULE = "sample t covers [t*dt, (t+1)*dt) ms, dt = 1000/fs; a segment [a, b] marks samples " \
-              "floor(a/dt) .. ceil(b/dt)-1"
+SAMPLE_RULE = (
+    "sample t covers [t*dt, (t+1)*dt) ms, dt = 1000/fs; a segment [a, b] marks samples "
+    "floor(a/dt) .. ceil(b/dt)-1"
+)
 _EPS = 1e-9
 
 
@@ -53,8 +63,12 @@ def read_annotations(path: str | os.PathLike[str]) -> pd.DataFrame:
     path = Path(path)
     if path.suffix.lower() in (".parquet", ".pq"):
         return read_table(path)
-    return pd.read_csv(path, dtype={"lead": str, "annotator": str}, keep_default_na=False,
-                       na_values={"start_ms": [""], "end_ms": [""]})
+    return pd.read_csv(
+        path,
+        dtype={"lead": str, "annotator": str},
+        keep_default_na=False,
+        na_values={"start_ms": [""], "end_ms": [""]},
+    )
 
 
 def evaluation_cases(records: pd.DataFrame) -> set[int]:
@@ -94,8 +108,9 @@ def _row_problems(row: pd.Series, cases: set[int], window_ms: float) -> tuple[st
     if modality == "ecg12" and lead not in (*LEADS, ALL_LEADS):
         problems.append(f"unknown lead {lead!r} (expected one of {', '.join(LEADS)} or '*')")
     if modality == "cineecg" and lead not in (ALL_LEADS, ""):
-        problems.append(f"lead {lead!r} on a cineecg row (the trajectory is annotated as a whole: "
-                        "use '*')")
+        problems.append(
+            f"lead {lead!r} on a cineecg row (the trajectory is annotated as a whole: use '*')"
+        )
     start, end = _as_float(row["start_ms"]), _as_float(row["end_ms"])
     if kind == "point" and math.isnan(end):
         end = start
@@ -119,27 +134,35 @@ def validate_annotations(df: pd.DataFrame, cases: set[int], window_ms: float) ->
     """
     missing = [c for c in REQUIRED_COLUMNS if c not in df.columns]
     if missing:
-        raise ValueError(f"annotation file lacks column(s) {missing}; "
-                         f"needs {list(REQUIRED_COLUMNS)}")
+        raise ValueError(
+            f"annotation file lacks column(s) {missing}; needs {list(REQUIRED_COLUMNS)}"
+        )
     errors = []
     for i, (_, row) in enumerate(df.iterrows(), start=1):
         label, problems = _row_problems(row, cases, window_ms)
         errors += [f"annotation row {i} (case {label}): {p}" for p in problems]
     if errors:
-        raise ValueError("; ".join(errors[:20]) + (f"; ... {len(errors) - 20} more"
-                                                   if len(errors) > 20 else ""))
-    out = pd.DataFrame({
-        "row": np.arange(1, len(df) + 1),
-        "case_id": df["case_id"].astype(float).astype(np.int64).to_numpy(),
-        "annotator": df["annotator"].astype(str).str.strip().to_numpy(),
-        "modality": df["modality"].astype(str).str.strip().to_numpy(),
-        "lead": df["lead"].fillna("").astype(str).str.strip().replace({"": ALL_LEADS})
-        .to_numpy(),
-        "start_ms": df["start_ms"].map(_as_float).to_numpy(),
-        "end_ms": df["end_ms"].map(_as_float).to_numpy(),
-        "kind": df["kind"].astype(str).str.strip().to_numpy(),
-        "diagnosis": df["diagnosis"].astype(str).str.strip().to_numpy(),
-    })
+        raise ValueError(
+            "; ".join(errors[:20]) + (f"; ... {len(errors) - 20} more" if len(errors) > 20 else "")
+        )
+    out = pd.DataFrame(
+        {
+            "row": np.arange(1, len(df) + 1),
+            "case_id": df["case_id"].astype(float).astype(np.int64).to_numpy(),
+            "annotator": df["annotator"].astype(str).str.strip().to_numpy(),
+            "modality": df["modality"].astype(str).str.strip().to_numpy(),
+            "lead": df["lead"]
+            .fillna("")
+            .astype(str)
+            .str.strip()
+            .replace({"": ALL_LEADS})
+            .to_numpy(),
+            "start_ms": df["start_ms"].map(_as_float).to_numpy(),
+            "end_ms": df["end_ms"].map(_as_float).to_numpy(),
+            "kind": df["kind"].astype(str).str.strip().to_numpy(),
+            "diagnosis": df["diagnosis"].astype(str).str.strip().to_numpy(),
+        }
+    )
     points = out["kind"] == "point"
     out.loc[points, "end_ms"] = out.loc[points, "start_ms"]
     _check_one_diagnosis(out)
@@ -152,9 +175,11 @@ def _check_one_diagnosis(df: pd.DataFrame) -> None:
         first = group["diagnosis"].iloc[0]
         bad = group[group["diagnosis"] != first]
         if len(bad):
-            raise ValueError(f"annotation row {int(bad['row'].iloc[0])} (case {case}): case "
-                             f"annotated with two diagnoses ({first!r} and "
-                             f"{bad['diagnosis'].iloc[0]!r})")
+            raise ValueError(
+                f"annotation row {int(bad['row'].iloc[0])} (case {case}): case "
+                f"annotated with two diagnoses ({first!r} and "
+                f"{bad['diagnosis'].iloc[0]!r})"
+            )
 
 
 def segment_bounds(start: float, end: float, kind: str, window_ms: float) -> tuple[float, float]:
@@ -194,11 +219,18 @@ def mask_table(df: pd.DataFrame, fs: float, n_samples: int, window_ms: float) ->
     frames = []
     for (case, modality), channels in sorted(masks.items()):
         for ch in sorted(channels, key=order.__getitem__):
-            frames.append(pd.DataFrame({
-                "case_id": np.full(n_samples, case, dtype=np.int64),
-                "modality": modality, "channel": ch,
-                "t": np.arange(n_samples, dtype=np.int16), "mask": channels[ch],
-                "diagnosis": diagnosis[case]}))
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "case_id": np.full(n_samples, case, dtype=np.int64),
+                        "modality": modality,
+                        "channel": ch,
+                        "t": np.arange(n_samples, dtype=np.int16),
+                        "mask": channels[ch],
+                        "diagnosis": diagnosis[case],
+                    }
+                )
+            )
     return pd.concat(frames, ignore_index=True)
 
 
@@ -208,8 +240,12 @@ def window_geometry(cfg: dict) -> tuple[float, float, int]:
     return fs, window_ms, int(round(window_ms * fs / 1000.0))
 
 
-def build_masks(annotations: str | os.PathLike[str], records: str | os.PathLike[str],
-                out_masks: str | os.PathLike[str], cfg: dict) -> None:
+def build_masks(
+    annotations: str | os.PathLike[str],
+    records: str | os.PathLike[str],
+    out_masks: str | os.PathLike[str],
+    cfg: dict,
+) -> None:
     """Stage entry: validate the expert annotations and write ``masks.parquet``.
 
     ``cfg`` is ``config["data"]`` (``sampling_rate``, ``window_ms``). Any bad row raises a
@@ -225,16 +261,33 @@ def build_masks(annotations: str | os.PathLike[str], records: str | os.PathLike[
     per_modality = rows.groupby("modality")["case_id"].nunique().to_dict()
     unannotated = sorted(cases - set(rows["case_id"]))
     if unannotated:
-        log.warning("%d evaluation records carry no annotation and are not scored: %s",
-                    len(unannotated), unannotated)
-    log.info("masks: %d rows -> %d cases (%s)", len(rows), rows["case_id"].nunique(),
-             per_modality)
-    write_table(table, out_masks, {
-        "fs": fs, "window_ms": window_ms, "n_samples": n_samples, "sample_rule": SAMPLE_RULE,
-        "protocol": {"qrs_region_ms": QRS_REGION_MS, "min_width_qrs_ms": MIN_WIDTH_QRS_MS,
-                     "min_width_rest_ms": MIN_WIDTH_REST_MS,
-                     "point_tolerance_ms": POINT_TOLERANCE_MS, "annotators": "union"},
-        "cases_per_modality": per_modality, "unannotated_evaluation_cases": unannotated,
-        "annotators": sorted(rows["annotator"].unique()),
-        "annotations_sha256": file_sha256(annotations), "records_sha256": file_sha256(records),
-        "config": cfg, "versions": package_versions()})
+        log.warning(
+            "%d evaluation records carry no annotation and are not scored: %s",
+            len(unannotated),
+            unannotated,
+        )
+    log.info("masks: %d rows -> %d cases (%s)", len(rows), rows["case_id"].nunique(), per_modality)
+    write_table(
+        table,
+        out_masks,
+        {
+            "fs": fs,
+            "window_ms": window_ms,
+            "n_samples": n_samples,
+            "sample_rule": SAMPLE_RULE,
+            "protocol": {
+                "qrs_region_ms": QRS_REGION_MS,
+                "min_width_qrs_ms": MIN_WIDTH_QRS_MS,
+                "min_width_rest_ms": MIN_WIDTH_REST_MS,
+                "point_tolerance_ms": POINT_TOLERANCE_MS,
+                "annotators": "union",
+            },
+            "cases_per_modality": per_modality,
+            "unannotated_evaluation_cases": unannotated,
+            "annotators": sorted(rows["annotator"].unique()),
+            "annotations_sha256": file_sha256(annotations),
+            "records_sha256": file_sha256(records),
+            "config": cfg,
+            "versions": package_versions(),
+        },
+    )

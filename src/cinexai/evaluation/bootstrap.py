@@ -70,8 +70,12 @@ def degenerate_reason(x: np.ndarray) -> str:
     return ""
 
 
-def bca_mean(values: Sequence[float] | np.ndarray, n_resamples: int, confidence: float,
-             rng_seed: Sequence[int]) -> Interval:
+def bca_mean(
+    values: Sequence[float] | np.ndarray,
+    n_resamples: int,
+    confidence: float,
+    rng_seed: Sequence[int],
+) -> Interval:
     """Mean of ``values`` with its BCa ``confidence`` interval (scipy.stats.bootstrap)."""
     x = np.asarray(values, dtype=np.float64)
     n, n_defined = len(x), int(np.count_nonzero(~np.isnan(x)))
@@ -82,12 +86,20 @@ def bca_mean(values: Sequence[float] | np.ndarray, n_resamples: int, confidence:
     indices = resample_indices(n, n_resamples, rng_seed)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", stats.DegenerateDataWarning)
-        res = stats.bootstrap((x,), nanmean, n_resamples=n_resamples,
-                              confidence_level=confidence, method="BCa", vectorized=True,
-                              rng=np.random.default_rng(list(rng_seed)))
+        res = stats.bootstrap(
+            (x,),
+            nanmean,
+            n_resamples=n_resamples,
+            confidence_level=confidence,
+            method="BCa",
+            vectorized=True,
+            rng=np.random.default_rng(list(rng_seed)),
+        )
     if not np.array_equal(nanmean(x[indices]), res.bootstrap_distribution, equal_nan=True):
-        raise RuntimeError("scipy.stats.bootstrap no longer draws rng.integers(0, n, (B, n)); "
-                           "saved resample indices would not reproduce the interval")
+        raise RuntimeError(
+            "scipy.stats.bootstrap no longer draws rng.integers(0, n, (B, n)); "
+            "saved resample indices would not reproduce the interval"
+        )
     low, high = float(res.confidence_interval.low), float(res.confidence_interval.high)
     if np.isnan(low) or np.isnan(high):
         reason = "BCa undefined (degenerate bootstrap distribution)"

@@ -36,8 +36,13 @@ def source_channels(source: str) -> tuple[str, ...]:
     return LEADS if target_of(source) == "ecg12" else CINE_CHANNELS
 
 
-def oracle_phi(masks: pd.DataFrame, channels: tuple[str, ...], n_samples: int, noise: float,
-               rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def oracle_phi(
+    masks: pd.DataFrame,
+    channels: tuple[str, ...],
+    n_samples: int,
+    noise: float,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray]:
     """Oracle Phi ``(n_cases, n_channels, n_samples)`` and its case ids.
 
     Channels without a mask (unnamed leads) get noise only; normal cases are sign-flipped.
@@ -53,8 +58,9 @@ def oracle_phi(masks: pd.DataFrame, channels: tuple[str, ...], n_samples: int, n
     return sign * (truth + rng.normal(0.0, noise, truth.shape)), cases
 
 
-def oracle(masks: str | os.PathLike[str], source: str, out: str | os.PathLike[str], cfg: dict,
-           seed: int) -> None:
+def oracle(
+    masks: str | os.PathLike[str], source: str, out: str | os.PathLike[str], cfg: dict, seed: int
+) -> None:
     """Stage entry: write the oracle control as ``attributions/source=S/method=oracle`` file.
 
     ``cfg`` is ``config["evaluation"]`` (``oracle_noise``, default 0.1). The noise generator is
@@ -73,28 +79,47 @@ def oracle(masks: str | os.PathLike[str], source: str, out: str | os.PathLike[st
     phi, cases = oracle_phi(mask_df, channels, n_samples, noise, np.random.default_rng(rng_seed))
     n_case, n_ch = len(cases), len(channels)
     t = np.tile(np.arange(n_samples, dtype=np.int16), n_case * n_ch)
-    table = pd.DataFrame({
-        "case_id": np.repeat(cases, n_ch * n_samples).astype(np.int64),
-        "channel": np.tile(np.repeat(np.array(channels), n_samples), n_case),
-        "t": t, "time_ms": (t * (1000.0 / fs)).astype(np.float32),
-        "phi": phi.reshape(-1).astype(np.float32)})
+    table = pd.DataFrame(
+        {
+            "case_id": np.repeat(cases, n_ch * n_samples).astype(np.int64),
+            "channel": np.tile(np.repeat(np.array(channels), n_samples), n_case),
+            "t": t,
+            "time_ms": (t * (1000.0 / fs)).astype(np.float32),
+            "phi": phi.reshape(-1).astype(np.float32),
+        }
+    )
     log.info("oracle[%s]: %d cases x %d channels, noise sd %.3g", source, n_case, n_ch, noise)
-    write_table(table, out, {
-        "source": source, "method": ORACLE, "registered_method": ORACLE,
-        "params": {"oracle_noise": noise}, "baseline": None, "output": None, "one_pass": None,
-        "seed": int(seed), "rng_seed": rng_seed, "model_sha256": None,
-        "masks_sha256": file_sha256(masks), "channels": list(channels), "fs": fs,
-        "n_samples": n_samples, "versions": package_versions()})
+    write_table(
+        table,
+        out,
+        {
+            "source": source,
+            "method": ORACLE,
+            "registered_method": ORACLE,
+            "params": {"oracle_noise": noise},
+            "baseline": None,
+            "output": None,
+            "one_pass": None,
+            "seed": int(seed),
+            "rng_seed": rng_seed,
+            "model_sha256": None,
+            "masks_sha256": file_sha256(masks),
+            "channels": list(channels),
+            "fs": fs,
+            "n_samples": n_samples,
+            "versions": package_versions(),
+        },
+    )
 
 
 CHECK_DEFINITIONS = {
     "best_beats_random": "BCa lower bound of the best configuration's mean Dice > BCa upper bound "
-                         "of the random control at its own best (non-overlapping intervals)",
+    "of the random control at its own best (non-overlapping intervals)",
     "best_beats_floor": "BCa lower bound of the best configuration's mean Dice > mean all-salient "
-                        "floor 2p/(1+p) over the same cases",
+    "floor 2p/(1+p) over the same cases",
     "randomized_toward_floor": "each model-randomised control, under the best configuration's "
-                               "post-processing and source, has a smaller mean Dice minus mean "
-                               "floor than the best configuration",
+    "post-processing and source, has a smaller mean Dice minus mean "
+    "floor than the best configuration",
     "oracle_near_one": "the oracle's mean Dice at its own best >= oracle_min_dice",
 }
 
@@ -106,13 +131,18 @@ def _bound(row: pd.Series, side: str) -> float:
 
 
 def _pick(controls: pd.DataFrame, modality: str, control: str, selection: str) -> pd.Series | None:
-    sel = controls[(controls["modality"] == modality) & (controls["control"] == control)
-                   & (controls["selection"] == selection) & (controls["n"] > 0)]
+    sel = controls[
+        (controls["modality"] == modality)
+        & (controls["control"] == control)
+        & (controls["selection"] == selection)
+        & (controls["n"] > 0)
+    ]
     return None if sel.empty else sel.iloc[0]
 
 
-def control_checks(table1: pd.DataFrame, controls: pd.DataFrame, names: list[str],
-                   cfg: dict) -> dict[str, Any]:
+def control_checks(
+    table1: pd.DataFrame, controls: pd.DataFrame, names: list[str], cfg: dict
+) -> dict[str, Any]:
     """Machine-readable sanity checks (booleans; null when a control is absent) per target.
 
     Top-level values hold over every target where the check applies; ``per_target`` gives
@@ -124,10 +154,12 @@ def control_checks(table1: pd.DataFrame, controls: pd.DataFrame, names: list[str
     for ref in table1[table1["n"] > 0].to_dict("records"):
         mod = ref["modality"]
         gap = ref["dice"] - ref["floor_dice"]
-        res: dict[str, Any] = {"best_dice": ref["dice"], "best_dice_low": ref["dice_low"],
-                               "best_floor": ref["floor_dice"],
-                               "best_beats_floor": bool(_bound(pd.Series(ref), "low")
-                                                        > ref["floor_dice"])}
+        res: dict[str, Any] = {
+            "best_dice": ref["dice"],
+            "best_dice_low": ref["dice_low"],
+            "best_floor": ref["floor_dice"],
+            "best_beats_floor": bool(_bound(pd.Series(ref), "low") > ref["floor_dice"]),
+        }
         rnd = _pick(controls, mod, "random", "own best")
         if rnd is not None:
             res["random_dice_high"] = _bound(rnd, "high")
@@ -144,13 +176,16 @@ def control_checks(table1: pd.DataFrame, controls: pd.DataFrame, names: list[str
         if gaps:
             res["randomized_gap"], res["best_gap"] = gaps, float(gap)
             # how much of the best configuration's lead over the floor survives randomisation
-            res["randomized_gap_share"] = {k: g / gap if gap > 0 else None
-                                           for k, g in gaps.items()}
+            res["randomized_gap_share"] = {k: g / gap if gap > 0 else None for k, g in gaps.items()}
             res["randomized_toward_floor"] = bool(all(g < gap for g in gaps.values()))
         per_target[mod] = res
     out: dict[str, Any] = {}
     for check in CHECK_DEFINITIONS:
         values = [r[check] for r in per_target.values() if check in r]
         out[check] = bool(all(values)) if values else None
-    return {**out, "per_target": per_target, "definitions": CHECK_DEFINITIONS,
-            "oracle_min_dice": min_oracle}
+    return {
+        **out,
+        "per_target": per_target,
+        "definitions": CHECK_DEFINITIONS,
+        "oracle_min_dice": min_oracle,
+    }

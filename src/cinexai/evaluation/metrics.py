@@ -44,8 +44,9 @@ def floor_dice(p: np.ndarray) -> np.ndarray:
     return 2 * p / (1 + p)
 
 
-def spearman(maps: np.ndarray, masks: np.ndarray, valid: np.ndarray,
-             case_ids: np.ndarray) -> tuple[np.ndarray, list[str]]:
+def spearman(
+    maps: np.ndarray, masks: np.ndarray, valid: np.ndarray, case_ids: np.ndarray
+) -> tuple[np.ndarray, list[str]]:
     """Spearman's rho (scipy) between each case's continuous map and its binary mask.
 
     Returns rho per case and a reason per case ('' when defined). rho is NaN, with the reason

@@ -34,8 +34,9 @@ def target_of(source: str) -> str:
     try:
         return TARGETS[source]
     except KeyError:
-        raise ValueError(f"unknown attribution source {source!r}; known: {sorted(TARGETS)}") \
-            from None
+        raise ValueError(
+            f"unknown attribution source {source!r}; known: {sorted(TARGETS)}"
+        ) from None
 
 
 def attribution_identity(path: str | os.PathLike[str]) -> dict[str, Any]:
@@ -51,8 +52,9 @@ def attribution_identity(path: str | os.PathLike[str]) -> dict[str, Any]:
     return meta
 
 
-def scored_cells(masks: pd.DataFrame, attributions: pd.DataFrame,
-                 label: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def scored_cells(
+    masks: pd.DataFrame, attributions: pd.DataFrame, label: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Padded ``(n_cases, n_cells)`` arrays phi, mask, valid for the masks' cells, plus case ids.
 
     Raises ValueError naming a case with no attribution rows, or a missing/duplicated cell.
@@ -61,20 +63,26 @@ def scored_cells(masks: pd.DataFrame, attributions: pd.DataFrame,
     dup = attributions.duplicated(keys)
     if dup.any():
         row = attributions.loc[dup].iloc[0]
-        raise ValueError(f"{label}: duplicated attribution cell case {row['case_id']}, "
-                         f"channel {row['channel']}, t {row['t']}")
+        raise ValueError(
+            f"{label}: duplicated attribution cell case {row['case_id']}, "
+            f"channel {row['channel']}, t {row['t']}"
+        )
     cases = masks["case_id"].unique()
     absent = sorted(set(cases.tolist()) - set(attributions["case_id"].unique().tolist()))
     if absent:
-        raise ValueError(f"{label}: annotated case {absent[0]} has no attribution rows "
-                         f"({len(absent)} such case(s): {absent})")
+        raise ValueError(
+            f"{label}: annotated case {absent[0]} has no attribution rows "
+            f"({len(absent)} such case(s): {absent})"
+        )
     merged = masks[keys + ["mask"]].merge(attributions[keys + ["phi"]], on=keys, how="left")
     hole = merged["phi"].isna()
     if hole.any():
         row = merged.loc[hole].iloc[0]
-        raise ValueError(f"{label}: case {row['case_id']} lacks attribution for channel "
-                         f"{row['channel']!r} (t={row['t']}; {int(hole.sum())} cells missing "
-                         "or NaN)")
+        raise ValueError(
+            f"{label}: case {row['case_id']} lacks attribution for channel "
+            f"{row['channel']!r} (t={row['t']}; {int(hole.sum())} cells missing "
+            "or NaN)"
+        )
     case_index = pd.Index(cases)
     rows = case_index.get_indexer(merged["case_id"])
     cols = merged.groupby("case_id", sort=False).cumcount().to_numpy()
@@ -90,18 +98,28 @@ def case_predictions(predictions: pd.DataFrame, cases: np.ndarray, label: str) -
     """Model prediction (0/1) per case, in ``cases`` order; ValueError names a missing case."""
     sel = predictions[predictions["id"].isin(cases)].drop_duplicates(["id", "pred"])
     if sel["id"].duplicated().any():
-        raise ValueError(f"{label}: conflicting predictions for case "
-                         f"{sel.loc[sel['id'].duplicated(), 'id'].iloc[0]}")
+        raise ValueError(
+            f"{label}: conflicting predictions for case "
+            f"{sel.loc[sel['id'].duplicated(), 'id'].iloc[0]}"
+        )
     pred = sel.set_index("id")["pred"].reindex(cases)
     if pred.isna().any():
-        raise ValueError(f"{label}: no model prediction for annotated case "
-                         f"{int(pred.index[pred.isna()][0])}")
+        raise ValueError(
+            f"{label}: no model prediction for annotated case {int(pred.index[pred.isna()][0])}"
+        )
     return pred.to_numpy(dtype=np.int8)
 
 
-def score_arrays(phi: np.ndarray, mask: np.ndarray, valid: np.ndarray, normal: np.ndarray,
-                 postprocessing: str, thresholds: np.ndarray, mode: str,
-                 case_ids: np.ndarray) -> dict[str, np.ndarray | list[str]]:
+def score_arrays(
+    phi: np.ndarray,
+    mask: np.ndarray,
+    valid: np.ndarray,
+    normal: np.ndarray,
+    postprocessing: str,
+    thresholds: np.ndarray,
+    mode: str,
+    case_ids: np.ndarray,
+) -> dict[str, np.ndarray | list[str]]:
     """All per-case metrics for one configuration; also the full Dice/IoU sweep."""
     maps = pp.apply(postprocessing, pp.align_sign(phi, normal), valid)
     dice, iou = thr.sweep(maps, mask, valid, thresholds)
@@ -109,14 +127,28 @@ def score_arrays(phi: np.ndarray, mask: np.ndarray, valid: np.ndarray, normal: n
     rows = np.arange(len(case_ids))
     rho, reasons = spearman(maps, mask, valid, case_ids)
     p = mask_share(mask, valid)
-    return {"threshold": thresholds[chosen], "dice": dice[rows, chosen], "iou": iou[rows, chosen],
-            "spearman": rho, "spearman_reason": reasons, "mask_share": p,
-            "floor_dice": floor_dice(p), "dice_sweep": dice, "iou_sweep": iou}
+    return {
+        "threshold": thresholds[chosen],
+        "dice": dice[rows, chosen],
+        "iou": iou[rows, chosen],
+        "spearman": rho,
+        "spearman_reason": reasons,
+        "mask_share": p,
+        "floor_dice": floor_dice(p),
+        "dice_sweep": dice,
+        "iou_sweep": iou,
+    }
 
 
-def score(attributions: str | os.PathLike[str], masks: str | os.PathLike[str],
-          predictions: str | os.PathLike[str], out: str | os.PathLike[str],
-          out_sweep: str | os.PathLike[str], postprocessing: str, cfg: dict) -> None:
+def score(
+    attributions: str | os.PathLike[str],
+    masks: str | os.PathLike[str],
+    predictions: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    out_sweep: str | os.PathLike[str],
+    postprocessing: str,
+    cfg: dict,
+) -> None:
     """Stage entry: score one attribution file under one post-processing.
 
     ``cfg`` is ``config["evaluation"]`` (``threshold``, ``threshold_step``). ``predictions`` is the
@@ -141,31 +173,65 @@ def score(attributions: str | os.PathLike[str], masks: str | os.PathLike[str],
     diagnosis = mask_df.groupby("case_id")["diagnosis"].first().reindex(cases).to_numpy()
     pred = case_predictions(read_table(predictions), cases, label)
 
-    res = score_arrays(phi, mask, valid, diagnosis == "normal", postprocessing, thresholds,
-                       mode, cases)
-    table = pd.DataFrame({
-        "case_id": cases, "source": source, "method": method,
-        "registered_method": meta["registered_method"], "postprocessing": postprocessing,
-        "target": target, "diagnosis": diagnosis, "pred": pred,
-        "agreement": pred.astype(bool) == (diagnosis == "abnormal"),
-        "threshold": res["threshold"], "threshold_mode": mode, "dice": res["dice"],
-        "iou": res["iou"], "spearman": res["spearman"], "spearman_reason": res["spearman_reason"],
-        "mask_share": res["mask_share"], "floor_dice": res["floor_dice"]})
+    res = score_arrays(
+        phi, mask, valid, diagnosis == "normal", postprocessing, thresholds, mode, cases
+    )
+    table = pd.DataFrame(
+        {
+            "case_id": cases,
+            "source": source,
+            "method": method,
+            "registered_method": meta["registered_method"],
+            "postprocessing": postprocessing,
+            "target": target,
+            "diagnosis": diagnosis,
+            "pred": pred,
+            "agreement": pred.astype(bool) == (diagnosis == "abnormal"),
+            "threshold": res["threshold"],
+            "threshold_mode": mode,
+            "dice": res["dice"],
+            "iou": res["iou"],
+            "spearman": res["spearman"],
+            "spearman_reason": res["spearman_reason"],
+            "mask_share": res["mask_share"],
+            "floor_dice": res["floor_dice"],
+        }
+    )
     n_thr = len(thresholds)
-    sweep = pd.DataFrame({
-        "source": source, "method": method, "postprocessing": postprocessing, "target": target,
-        "case_id": np.repeat(cases, n_thr), "threshold": np.tile(thresholds, len(cases)),
-        "dice": res["dice_sweep"].ravel(), "iou": res["iou_sweep"].ravel(),
-        "mean_dice": np.tile(res["dice_sweep"].mean(axis=0), len(cases))})
+    sweep = pd.DataFrame(
+        {
+            "source": source,
+            "method": method,
+            "postprocessing": postprocessing,
+            "target": target,
+            "case_id": np.repeat(cases, n_thr),
+            "threshold": np.tile(thresholds, len(cases)),
+            "dice": res["dice_sweep"].ravel(),
+            "iou": res["iou_sweep"].ravel(),
+            "mean_dice": np.tile(res["dice_sweep"].mean(axis=0), len(cases)),
+        }
+    )
     provenance = {
-        "source": source, "method": method, "registered_method": meta["registered_method"],
-        "postprocessing": postprocessing, "target": target, "threshold_mode": mode,
-        "thresholds": {"start": 0.0, "stop": 1.0, "n": n_thr}, "n_cases": len(cases),
-        "mean_dice": float(table["dice"].mean()), "config": cfg, "attribution": meta,
-        "inputs_sha256": {"attributions": file_sha256(attributions),
-                          "masks": file_sha256(masks), "predictions": file_sha256(predictions)},
-        "versions": package_versions()}
-    log.info("%s: %d cases, mean Dice %.3f (threshold %s)", label, len(cases),
-             table["dice"].mean(), mode)
+        "source": source,
+        "method": method,
+        "registered_method": meta["registered_method"],
+        "postprocessing": postprocessing,
+        "target": target,
+        "threshold_mode": mode,
+        "thresholds": {"start": 0.0, "stop": 1.0, "n": n_thr},
+        "n_cases": len(cases),
+        "mean_dice": float(table["dice"].mean()),
+        "config": cfg,
+        "attribution": meta,
+        "inputs_sha256": {
+            "attributions": file_sha256(attributions),
+            "masks": file_sha256(masks),
+            "predictions": file_sha256(predictions),
+        },
+        "versions": package_versions(),
+    }
+    log.info(
+        "%s: %d cases, mean Dice %.3f (threshold %s)", label, len(cases), table["dice"].mean(), mode
+    )
     write_table(sweep, out_sweep, provenance)
     write_table(table, out, provenance)

@@ -44,14 +44,36 @@ DEFAULT_CONTROLS = ("random", "oracle", "integrated_gradients_model_randomized")
 TARGET_NAMES = {"cineecg": "CineECG Signal", "ecg12": "12-Lead Signal"}
 SOURCE_NAMES = {"cineecg": "CineECG Attr.", "mapped": "12-Lead (Mapped)", "ecg12": "12-Lead Attr."}
 SOURCE_TARGETS = (("cineecg", "cineecg"), ("cineecg", "mapped"), ("ecg12", "ecg12"))
-METHOD_NAMES = {"integrated_gradients": "Integrated Grad.", "gradient_shap": "Gradient SHAP",
-                "kernel_shap": "Kernel SHAP", "lime": "LIME", "random": "Random",
-                "oracle": "Oracle"}
-STRATA = (("diagnosis", "abnormal", "Abnormal"), ("diagnosis", "normal", "Normal"),
-          ("agreement", True, "Agreement"), ("agreement", False, "Disagreement"))
-SCORE_COLUMNS = ("case_id", "source", "method", "registered_method", "postprocessing", "target",
-                 "diagnosis", "agreement", "threshold", "threshold_mode", "dice", "iou",
-                 "spearman", "floor_dice")
+METHOD_NAMES = {
+    "integrated_gradients": "Integrated Grad.",
+    "gradient_shap": "Gradient SHAP",
+    "kernel_shap": "Kernel SHAP",
+    "lime": "LIME",
+    "random": "Random",
+    "oracle": "Oracle",
+}
+STRATA = (
+    ("diagnosis", "abnormal", "Abnormal"),
+    ("diagnosis", "normal", "Normal"),
+    ("agreement", True, "Agreement"),
+    ("agreement", False, "Disagreement"),
+)
+SCORE_COLUMNS = (
+    "case_id",
+    "source",
+    "method",
+    "registered_method",
+    "postprocessing",
+    "target",
+    "diagnosis",
+    "agreement",
+    "threshold",
+    "threshold_mode",
+    "dice",
+    "iou",
+    "spearman",
+    "floor_dice",
+)
 
 
 def load_scores(paths: Sequence[str | os.PathLike[str]]) -> pd.DataFrame:
@@ -68,18 +90,28 @@ def load_scores(paths: Sequence[str | os.PathLike[str]]) -> pd.DataFrame:
     scores = pd.concat(frames, ignore_index=True)
     dup = scores.duplicated(CONFIG + ["case_id"])
     if dup.any():
-        raise ValueError(f"configuration {scores.loc[dup, CONFIG].iloc[0].tolist()} scored twice "
-                         f"for case {scores.loc[dup, 'case_id'].iloc[0]}")
+        raise ValueError(
+            f"configuration {scores.loc[dup, CONFIG].iloc[0].tolist()} scored twice "
+            f"for case {scores.loc[dup, 'case_id'].iloc[0]}"
+        )
     return scores
 
 
 def summarise(scores: pd.DataFrame, controls: Sequence[str]) -> pd.DataFrame:
     """One row per configuration: target, registered method, n, mean Dice, control flag."""
-    summary = (scores.groupby(CONFIG, sort=True)
-               .agg(target=("target", "first"), registered_method=("registered_method", "first"),
-                    n=("case_id", "size"), mean_dice=("dice", "mean")).reset_index())
-    summary["control"] = (summary["method"].isin(controls)
-                          | summary["registered_method"].isin(controls))
+    summary = (
+        scores.groupby(CONFIG, sort=True)
+        .agg(
+            target=("target", "first"),
+            registered_method=("registered_method", "first"),
+            n=("case_id", "size"),
+            mean_dice=("dice", "mean"),
+        )
+        .reset_index()
+    )
+    summary["control"] = summary["method"].isin(controls) | summary["registered_method"].isin(
+        controls
+    )
     return summary
 
 
@@ -87,8 +119,9 @@ def best(configs: pd.DataFrame) -> pd.Series | None:
     """The configuration with the highest mean Dice (None if there is none)."""
     if configs.empty:
         return None
-    return configs.sort_values(["mean_dice"] + CONFIG, ascending=[False, True, True, True],
-                               kind="stable").iloc[0]
+    return configs.sort_values(
+        ["mean_dice"] + CONFIG, ascending=[False, True, True, True], kind="stable"
+    ).iloc[0]
 
 
 class TableBuilder:
@@ -104,8 +137,13 @@ class TableBuilder:
         self.case_order: dict[str, list[int]] = {}
         self.counts: dict[str, int] = {}
 
-    def row(self, table: str, labels: dict[str, Any], config: pd.Series | None,
-            stratum: tuple[str, Any] | None = None) -> dict[str, Any]:
+    def row(
+        self,
+        table: str,
+        labels: dict[str, Any],
+        config: pd.Series | None,
+        stratum: tuple[str, Any] | None = None,
+    ) -> dict[str, Any]:
         """One table row for ``config`` (optionally restricted to a stratum of cases)."""
         key = "none" if config is None else "|".join(str(config[c]) for c in CONFIG)
         if config is None:
@@ -120,12 +158,15 @@ class TableBuilder:
         seed = row_seed(self.seed, key)
         out: dict[str, Any] = {"table": table, "row": self.counts.get(table, 0), **labels}
         self.counts[table] = out["row"] + 1
-        intervals = {m: bca_mean(group[m].to_numpy(dtype=float), self.n_resamples,
-                                 self.confidence, seed) for m in METRICS}
+        intervals = {
+            m: bca_mean(group[m].to_numpy(dtype=float), self.n_resamples, self.confidence, seed)
+            for m in METRICS
+        }
         out["n"] = len(group)
         for m, iv in intervals.items():
-            out.update({m: iv.mean, f"{m}_low": iv.low, f"{m}_high": iv.high,
-                        f"{m}_reason": iv.reason})
+            out.update(
+                {m: iv.mean, f"{m}_low": iv.low, f"{m}_high": iv.high, f"{m}_reason": iv.reason}
+            )
             if m == "dice":
                 out["floor_dice"] = float(group["floor_dice"].mean()) if len(group) else np.nan
         out["n_spearman"] = intervals["spearman"].n_defined
@@ -137,24 +178,46 @@ class TableBuilder:
 
     def _configuration(self, config: pd.Series | None, group: pd.DataFrame) -> dict[str, Any]:
         if config is None:
-            return {"source": "", "method": "", "registered_method": "", "postprocessing": "",
-                    "threshold": np.nan, "threshold_mode": ""}
+            return {
+                "source": "",
+                "method": "",
+                "registered_method": "",
+                "postprocessing": "",
+                "threshold": np.nan,
+                "threshold_mode": "",
+            }
         mode = str(group["threshold_mode"].iloc[0]) if len(group) else ""
-        return {**{c: config[c] for c in CONFIG}, "registered_method": config["registered_method"],
-                "threshold": float(group["threshold"].median()) if len(group) else np.nan,
-                "threshold_mode": mode}
+        return {
+            **{c: config[c] for c in CONFIG},
+            "registered_method": config["registered_method"],
+            "threshold": float(group["threshold"].median()) if len(group) else np.nan,
+            "threshold_mode": mode,
+        }
 
-    def _save_indices(self, row: dict[str, Any], iv: Interval | None, cases: list[int],
-                      seed: list[int]) -> None:
+    def _save_indices(
+        self, row: dict[str, Any], iv: Interval | None, cases: list[int], seed: list[int]
+    ) -> None:
         self.case_order[f"{row['table']}/{row['row']}"] = cases
         if iv is not None and iv.indices is not None:
-            self.indices.append({"table": row["table"], "row": row["row"], "n": iv.n,
-                                 "rng_seed": str(seed), "indices": iv.indices})
+            self.indices.append(
+                {
+                    "table": row["table"],
+                    "row": row["row"],
+                    "n": iv.n,
+                    "rng_seed": str(seed),
+                    "indices": iv.indices,
+                }
+            )
 
     def indices_table(self) -> pa.Table:
         """Long table (table, row, resample, indices) of every saved resample."""
-        cols: dict[str, list[Any]] = {"table": [], "row": [], "resample": [], "n": [],
-                                      "rng_seed": []}
+        cols: dict[str, list[Any]] = {
+            "table": [],
+            "row": [],
+            "resample": [],
+            "n": [],
+            "rng_seed": [],
+        }
         values, offsets = [], [0]
         for rec in self.indices:
             b = len(rec["indices"])
@@ -166,14 +229,19 @@ class TableBuilder:
             values.append(rec["indices"].astype(np.int32).ravel())
             offsets += list(offsets[-1] + rec["n"] * np.arange(1, b + 1))
         flat = np.concatenate(values) if values else np.zeros(0, np.int32)
-        lists = pa.ListArray.from_arrays(pa.array(np.asarray(offsets, dtype=np.int32)),
-                                         pa.array(flat, type=pa.int32()))
-        return pa.table({"table": pa.array(cols["table"], pa.string()),
-                         "row": pa.array(cols["row"], pa.int32()),
-                         "resample": pa.array(cols["resample"], pa.int32()),
-                         "n": pa.array(cols["n"], pa.int32()),
-                         "rng_seed": pa.array(cols["rng_seed"], pa.string()),
-                         "indices": lists})
+        lists = pa.ListArray.from_arrays(
+            pa.array(np.asarray(offsets, dtype=np.int32)), pa.array(flat, type=pa.int32())
+        )
+        return pa.table(
+            {
+                "table": pa.array(cols["table"], pa.string()),
+                "row": pa.array(cols["row"], pa.int32()),
+                "resample": pa.array(cols["resample"], pa.int32()),
+                "n": pa.array(cols["n"], pa.int32()),
+                "rng_seed": pa.array(cols["rng_seed"], pa.string()),
+                "indices": lists,
+            }
+        )
 
 
 def _pool_best(summary: pd.DataFrame, **where: Any) -> pd.Series | None:
@@ -186,74 +254,129 @@ def _pool_best(summary: pd.DataFrame, **where: Any) -> pd.Series | None:
 def table1(tb: TableBuilder, summary: pd.DataFrame) -> tuple[list[dict], dict[str, pd.Series]]:
     """Best CineECG-target configuration vs best 12-lead configuration."""
     chosen = {t: _pool_best(summary, target=t) for t in TARGET_NAMES}
-    return [tb.row("table1", {"modality": TARGET_NAMES[t]}, chosen[t]) for t in TARGET_NAMES], \
-        chosen
+    return [
+        tb.row("table1", {"modality": TARGET_NAMES[t]}, chosen[t]) for t in TARGET_NAMES
+    ], chosen
 
 
 def table2(tb: TableBuilder, chosen: dict[str, pd.Series]) -> list[dict]:
     """Table 1's configurations stratified by diagnosis and by agreement."""
-    return [tb.row("table2", {"stratification": col, "modality": TARGET_NAMES[t],
-                              "condition": name}, chosen[t], (col, value))
-            for col in ("diagnosis", "agreement") for t in TARGET_NAMES
-            for c, value, name in STRATA if c == col]
+    return [
+        tb.row(
+            "table2",
+            {"stratification": col, "modality": TARGET_NAMES[t], "condition": name},
+            chosen[t],
+            (col, value),
+        )
+        for col in ("diagnosis", "agreement")
+        for t in TARGET_NAMES
+        for c, value, name in STRATA
+        if c == col
+    ]
 
 
 def table3(tb: TableBuilder, summary: pd.DataFrame) -> list[dict]:
     """Per target, each registered method at its best (instance, post-processing, source)."""
     rows = []
     for t in TARGET_NAMES:
-        methods = sorted(summary.loc[~summary["control"] & (summary["target"] == t),
-                                     "registered_method"].unique())
-        rows += [tb.row("table3", {"modality": TARGET_NAMES[t],
-                                   "attribution": METHOD_NAMES.get(m, m)},
-                        _pool_best(summary, target=t, registered_method=m)) for m in methods]
+        methods = sorted(
+            summary.loc[
+                ~summary["control"] & (summary["target"] == t), "registered_method"
+            ].unique()
+        )
+        rows += [
+            tb.row(
+                "table3",
+                {"modality": TARGET_NAMES[t], "attribution": METHOD_NAMES.get(m, m)},
+                _pool_best(summary, target=t, registered_method=m),
+            )
+            for m in methods
+        ]
     return rows
 
 
 def table4(tb: TableBuilder, summary: pd.DataFrame, method: str) -> list[dict]:
     """Per source, the best instance x post-processing of one registered method."""
-    return [tb.row("table4", {"target": TARGET_NAMES[t], "attribution": SOURCE_NAMES[s],
-                              "registered_method_selected": method},
-                   _pool_best(summary, source=s, registered_method=method))
-            for t, s in SOURCE_TARGETS]
+    return [
+        tb.row(
+            "table4",
+            {
+                "target": TARGET_NAMES[t],
+                "attribution": SOURCE_NAMES[s],
+                "registered_method_selected": method,
+            },
+            _pool_best(summary, source=s, registered_method=method),
+        )
+        for t, s in SOURCE_TARGETS
+    ]
 
 
 def table5(tb: TableBuilder, summary: pd.DataFrame) -> list[dict]:
     """Per source and post-processing, the best method."""
     rows = []
     for s in ("cineecg", "ecg12", "mapped"):
-        pps = sorted(summary.loc[~summary["control"] & (summary["source"] == s),
-                                 "postprocessing"].unique())
-        rows += [tb.row("table5", {"data_type": SOURCE_NAMES[s].replace("Attr.", "Attributions"),
-                                   "prep_type": p.capitalize()},
-                        _pool_best(summary, source=s, postprocessing=p)) for p in pps]
+        pps = sorted(
+            summary.loc[~summary["control"] & (summary["source"] == s), "postprocessing"].unique()
+        )
+        rows += [
+            tb.row(
+                "table5",
+                {
+                    "data_type": SOURCE_NAMES[s].replace("Attr.", "Attributions"),
+                    "prep_type": p.capitalize(),
+                },
+                _pool_best(summary, source=s, postprocessing=p),
+            )
+            for p in pps
+        ]
     return rows
 
 
-def controls_table(tb: TableBuilder, summary: pd.DataFrame, chosen: dict[str, pd.Series],
-                   controls: Sequence[str]) -> list[dict]:
+def controls_table(
+    tb: TableBuilder, summary: pd.DataFrame, chosen: dict[str, pd.Series], controls: Sequence[str]
+) -> list[dict]:
     """Per target: the best configuration, then each control matched and at its own best."""
     rows = []
     for t in TARGET_NAMES:
         ref = chosen[t]
         if ref is None:
             continue
-        rows.append(tb.row("controls", {"modality": TARGET_NAMES[t], "control": "best",
-                                        "selection": "optimisation pool"}, ref))
+        rows.append(
+            tb.row(
+                "controls",
+                {"modality": TARGET_NAMES[t], "control": "best", "selection": "optimisation pool"},
+                ref,
+            )
+        )
         for c in controls:
-            mine = summary[((summary["method"] == c) | (summary["registered_method"] == c))
-                           & (summary["target"] == t)]
+            mine = summary[
+                ((summary["method"] == c) | (summary["registered_method"] == c))
+                & (summary["target"] == t)
+            ]
             if mine.empty:
                 log.warning("control %s has no %s-target configuration", c, t)
                 continue
             same_pp = mine[mine["postprocessing"] == ref["postprocessing"]]
             same_src = same_pp[same_pp["source"] == ref["source"]]
             matched = best(same_src) if not same_src.empty else best(same_pp)
-            rows.append(tb.row("controls", {"modality": TARGET_NAMES[t], "control": c,
-                                            "selection": "best configuration's post-processing"},
-                               matched))
-            rows.append(tb.row("controls", {"modality": TARGET_NAMES[t], "control": c,
-                                            "selection": "own best"}, best(mine)))
+            rows.append(
+                tb.row(
+                    "controls",
+                    {
+                        "modality": TARGET_NAMES[t],
+                        "control": c,
+                        "selection": "best configuration's post-processing",
+                    },
+                    matched,
+                )
+            )
+            rows.append(
+                tb.row(
+                    "controls",
+                    {"modality": TARGET_NAMES[t], "control": c, "selection": "own best"},
+                    best(mine),
+                )
+            )
     return rows
 
 
@@ -268,27 +391,48 @@ def fmt_interval(mean: float, low: float, high: float, reason: str) -> str:
 
 def to_markdown(df: pd.DataFrame, labels: Sequence[str], title: str, note: str) -> str:
     """A pipe table with label columns, n, Dice (+ floor), IoU, Spearman, configuration."""
-    head = [*labels, "n", "Dice Score", "Floor Dice", "IoU Score", "Spearman Cor.",
-            "Configuration", "Threshold"]
-    lines = [f"**{title}**", "", "| " + " | ".join(head) + " |",
-             "|" + "---|" * len(head)]
+    head = [
+        *labels,
+        "n",
+        "Dice Score",
+        "Floor Dice",
+        "IoU Score",
+        "Spearman Cor.",
+        "Configuration",
+        "Threshold",
+    ]
+    lines = [f"**{title}**", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in df.to_dict("records"):
-        conf = (f"{r['method']} / {r['postprocessing']} / {r['source']}" if r["method"]
-                else "none")
-        thr = "" if np.isnan(r["threshold"]) else (
-            f"{r['threshold']:.2f}" + (" (median, per case)" if r["threshold_mode"] == "per_case"
-                                       else ""))
-        ci = {m: fmt_interval(r[m], r[f"{m}_low"], r[f"{m}_high"], r[f"{m}_reason"])
-              for m in METRICS}
+        conf = f"{r['method']} / {r['postprocessing']} / {r['source']}" if r["method"] else "none"
+        thr = (
+            ""
+            if np.isnan(r["threshold"])
+            else (
+                f"{r['threshold']:.2f}"
+                + (" (median, per case)" if r["threshold_mode"] == "per_case" else "")
+            )
+        )
+        ci = {
+            m: fmt_interval(r[m], r[f"{m}_low"], r[f"{m}_high"], r[f"{m}_reason"]) for m in METRICS
+        }
         floor = "n/a" if np.isnan(r["floor_dice"]) else f"{r['floor_dice']:.2f}"
-        cells = [*(str(r[c]) for c in labels), str(r["n"]), ci["dice"], floor, ci["iou"],
-                 ci["spearman"], conf, thr]
+        cells = [
+            *(str(r[c]) for c in labels),
+            str(r["n"]),
+            ci["dice"],
+            floor,
+            ci["iou"],
+            ci["spearman"],
+            conf,
+            thr,
+        ]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines + ["", note, ""])
 
 
-def write_outputs(name: str, rows: list[dict], labels: Sequence[str], title: str, note: str,
-                  out_dir: Path) -> pd.DataFrame:
+def write_outputs(
+    name: str, rows: list[dict], labels: Sequence[str], title: str, note: str, out_dir: Path
+) -> pd.DataFrame:
     """Write ``{name}.csv`` and ``{name}.md`` atomically; return the frame."""
     df = pd.DataFrame(rows)
     with atomic_write(out_dir / f"{name}.csv") as tmp:
@@ -298,11 +442,16 @@ def write_outputs(name: str, rows: list[dict], labels: Sequence[str], title: str
     return df
 
 
-def threshold_curves(sweeps: Sequence[str | os.PathLike[str]],
-                     summary: pd.DataFrame) -> pd.DataFrame:
+def threshold_curves(
+    sweeps: Sequence[str | os.PathLike[str]], summary: pd.DataFrame
+) -> pd.DataFrame:
     """Mean Dice against threshold for every configuration; ValueError if one lacks a sweep."""
-    frames = [read_table(p, columns=[*CONFIG, "target", "threshold", "mean_dice"])
-              .drop_duplicates([*CONFIG, "threshold"]) for p in sweeps]
+    frames = [
+        read_table(p, columns=[*CONFIG, "target", "threshold", "mean_dice"]).drop_duplicates(
+            [*CONFIG, "threshold"]
+        )
+        for p in sweeps
+    ]
     curves = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=CONFIG)
     have = set(map(tuple, curves[CONFIG].drop_duplicates().to_numpy().tolist()))
     for conf in summary[CONFIG].itertuples(index=False):
@@ -311,8 +460,13 @@ def threshold_curves(sweeps: Sequence[str | os.PathLike[str]],
     return curves
 
 
-def make_tables(scores: Sequence[str | os.PathLike[str]], sweeps: Sequence[str | os.PathLike[str]],
-                out_dir: str | os.PathLike[str], cfg: dict, seed: int) -> None:
+def make_tables(
+    scores: Sequence[str | os.PathLike[str]],
+    sweeps: Sequence[str | os.PathLike[str]],
+    out_dir: str | os.PathLike[str],
+    cfg: dict,
+    seed: int,
+) -> None:
     """Stage entry: tables 1-5, controls, bootstrap indices, threshold curves and checks.json.
 
     ``cfg`` is ``config["evaluation"]`` (``controls``, ``bootstrap``, ``table4_method``,
@@ -324,33 +478,72 @@ def make_tables(scores: Sequence[str | os.PathLike[str]], sweeps: Sequence[str |
     summary = summarise(frame, controls)
     curves = threshold_curves(sweeps, summary)
     tb = TableBuilder(frame, cfg, seed)
-    note = (f"Note: bootstrap-estimated means ({tb.confidence:.0%} BCa confidence interval, "
-            f"{tb.n_resamples} resamples, seed {seed}); Floor Dice = mean all-salient floor "
-            "2p/(1+p).")
+    note = (
+        f"Note: bootstrap-estimated means ({tb.confidence:.0%} BCa confidence interval, "
+        f"{tb.n_resamples} resamples, seed {seed}); Floor Dice = mean all-salient floor "
+        "2p/(1+p)."
+    )
     t1, chosen = table1(tb, summary)
     specs = [
         ("table1", t1, ["modality"], "Table 1: optimised CineECG vs 12-lead alignment"),
-        ("table2", table2(tb, chosen), ["stratification", "modality", "condition"],
-         "Table 2: diagnosis and agreement strata"),
-        ("table3", table3(tb, summary), ["modality", "attribution"],
-         "Table 3: attribution methods under optimised post-processing"),
-        ("table4", table4(tb, summary, cfg.get("table4_method", "integrated_gradients")),
-         ["target", "attribution"], "Table 4: attribution source (Integrated Gradients)"),
-        ("table5", table5(tb, summary), ["data_type", "prep_type"],
-         "Table 5: post-processing by attribution source"),
-        ("controls", controls_table(tb, summary, chosen, controls),
-         ["modality", "control", "selection"], "Controls: random, oracle, model-randomised"),
+        (
+            "table2",
+            table2(tb, chosen),
+            ["stratification", "modality", "condition"],
+            "Table 2: diagnosis and agreement strata",
+        ),
+        (
+            "table3",
+            table3(tb, summary),
+            ["modality", "attribution"],
+            "Table 3: attribution methods under optimised post-processing",
+        ),
+        (
+            "table4",
+            table4(tb, summary, cfg.get("table4_method", "integrated_gradients")),
+            ["target", "attribution"],
+            "Table 4: attribution source (Integrated Gradients)",
+        ),
+        (
+            "table5",
+            table5(tb, summary),
+            ["data_type", "prep_type"],
+            "Table 5: post-processing by attribution source",
+        ),
+        (
+            "controls",
+            controls_table(tb, summary, chosen, controls),
+            ["modality", "control", "selection"],
+            "Controls: random, oracle, model-randomised",
+        ),
     ]
-    frames = {name: write_outputs(name, rows, labels, title, note, out_dir)
-              for name, rows, labels, title in specs}
-    write_table(tb.indices_table(), out_dir / "bootstrap_indices.parquet", {
-        "seed": int(seed), "n_resamples": tb.n_resamples, "confidence": tb.confidence,
-        "rule": "indices[b] index the row's cases sorted by case_id; the row's statistic on "
-                "resample b is nanmean(values[indices[b]])",
-        "case_ids": tb.case_order, "versions": package_versions()})
+    frames = {
+        name: write_outputs(name, rows, labels, title, note, out_dir)
+        for name, rows, labels, title in specs
+    }
+    write_table(
+        tb.indices_table(),
+        out_dir / "bootstrap_indices.parquet",
+        {
+            "seed": int(seed),
+            "n_resamples": tb.n_resamples,
+            "confidence": tb.confidence,
+            "rule": "indices[b] index the row's cases sorted by case_id; the row's statistic on "
+            "resample b is nanmean(values[indices[b]])",
+            "case_ids": tb.case_order,
+            "versions": package_versions(),
+        },
+    )
     with atomic_write(out_dir / "threshold_curves.csv") as tmp:
         curves.to_csv(tmp, index=False)
     checks = control_checks(frames["table1"], frames["controls"], controls, cfg)
-    write_json({**checks, "seed": int(seed), "n_configurations": len(summary),
-                "n_pool": int((~summary["control"]).sum())}, out_dir / "checks.json")
+    write_json(
+        {
+            **checks,
+            "seed": int(seed),
+            "n_configurations": len(summary),
+            "n_pool": int((~summary["control"]).sum()),
+        },
+        out_dir / "checks.json",
+    )
     log.info("tables written to %s: %s", out_dir, {k: len(v) for k, v in frames.items()})

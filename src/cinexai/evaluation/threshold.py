@@ -29,12 +29,13 @@ def threshold_grid(step: float) -> np.ndarray:
     return np.round(np.linspace(0.0, 1.0, n + 1), 10)
 
 
-def sweep(maps: np.ndarray, masks: np.ndarray, valid: np.ndarray,
-          thresholds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def sweep(
+    maps: np.ndarray, masks: np.ndarray, valid: np.ndarray, thresholds: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Dice and IoU of every case at every threshold: two ``(n_cases, n_thresholds)`` arrays."""
     valid = np.asarray(valid, dtype=bool)
     truth = np.asarray(masks, dtype=bool) & valid
-    pred = (np.asarray(maps)[:, None, :] >= np.asarray(thresholds)[None, :, None])
+    pred = np.asarray(maps)[:, None, :] >= np.asarray(thresholds)[None, :, None]
     return dice_iou(pred & valid[:, None, :], truth[:, None, :])
 
 

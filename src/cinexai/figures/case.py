@@ -22,7 +22,7 @@ from cinexai.evaluation.postprocessing import REGISTRY, align_sign
 from cinexai.figures import style
 from cinexai.figures.cineecg3d import CineFigureData, plot_cineecg_html, plot_cineecg_png
 from cinexai.figures.ecg12 import plot_ecg12
-from cinexai.figures.summary import render_summary  # noqa: F401  (entry point, re-exported)
+from cinexai.figures.summary import render_summary
 from cinexai.io import read_signals, read_table
 from cinexai.leads import CINE_CHANNELS, LEADS
 
@@ -55,21 +55,25 @@ def display_map(phi: np.ndarray, normal: bool, name: str, scored: np.ndarray) ->
     return np.clip(out, 0.0, 1.0)
 
 
-def _attribution_matrix(root: PathLike, source: str, method: str, case_id: int,
-                        channels: Sequence[str], n_samples: int) -> np.ndarray:
+def _attribution_matrix(
+    root: PathLike, source: str, method: str, case_id: int, channels: Sequence[str], n_samples: int
+) -> np.ndarray:
     """(C, T) Phi of one case from ``attributions/source=S/method=M/part-0.parquet``."""
     path = Path(root) / f"source={source}" / f"method={method}" / "part-0.parquet"
     if not path.exists():
         raise FileNotFoundError(f"no attributions for source={source}, method={method}: {path}")
-    df = read_table(path, columns=["case_id", "channel", "t", "phi"],
-                    filters=[("case_id", "=", int(case_id))])
+    df = read_table(
+        path, columns=["case_id", "channel", "t", "phi"], filters=[("case_id", "=", int(case_id))]
+    )
     if df.empty:
         raise KeyError(f"case_id {case_id} has no attributions in {path}")
     wide = df.pivot(index="channel", columns="t", values="phi")
     missing = [c for c in channels if c not in wide.index]
     if missing or wide.shape[1] != n_samples:
-        raise KeyError(f"case_id {case_id} in {path}: missing channels {missing} or "
-                       f"{wide.shape[1]} samples instead of {n_samples}")
+        raise KeyError(
+            f"case_id {case_id} in {path}: missing channels {missing} or "
+            f"{wide.shape[1]} samples instead of {n_samples}"
+        )
     return wide.loc[list(channels)].to_numpy(dtype=np.float64)
 
 
@@ -81,10 +85,16 @@ def _probability(predictions: PathLike, case_id: int) -> float:
     return float(row["prob_abnormal"].iloc[0])
 
 
-def _score(scores_root: PathLike, source: str, method: str, postprocessing: str,
-           case_id: int) -> pd.Series:
-    path = (Path(scores_root) / f"source={source}" / f"method={method}"
-            / f"postprocessing={postprocessing}" / "part-0.parquet")
+def _score(
+    scores_root: PathLike, source: str, method: str, postprocessing: str, case_id: int
+) -> pd.Series:
+    path = (
+        Path(scores_root)
+        / f"source={source}"
+        / f"method={method}"
+        / f"postprocessing={postprocessing}"
+        / "part-0.parquet"
+    )
     df = read_table(path)
     row = df[df["case_id"] == int(case_id)]
     if row.empty:
@@ -92,8 +102,9 @@ def _score(scores_root: PathLike, source: str, method: str, postprocessing: str,
     return row.iloc[0]
 
 
-def _case_masks(masks: PathLike, case_id: int, n_samples: int
-                ) -> tuple[str, dict[str, np.ndarray], np.ndarray | None]:
+def _case_masks(
+    masks: PathLike, case_id: int, n_samples: int
+) -> tuple[str, dict[str, np.ndarray], np.ndarray | None]:
     """Expert diagnosis, ecg12 lead masks and the CineECG time mask (any of x, y, z) of a case."""
     df = read_table(masks, filters=[("case_id", "=", int(case_id))])
     if df.empty:
@@ -113,9 +124,18 @@ def _case_masks(masks: PathLike, case_id: int, n_samples: int
     return diagnosis, by_channel("ecg12"), cine_mask
 
 
-def render_case(case_id: int, windows: PathLike, cineecg: PathLike, attributions_root: PathLike,
-                masks: PathLike, predictions_ecg12: PathLike, predictions_cineecg: PathLike,
-                scores_root: PathLike, out_dir: PathLike, cfg: Mapping[str, Any]) -> None:
+def render_case(
+    case_id: int,
+    windows: PathLike,
+    cineecg: PathLike,
+    attributions_root: PathLike,
+    masks: PathLike,
+    predictions_ecg12: PathLike,
+    predictions_cineecg: PathLike,
+    scores_root: PathLike,
+    out_dir: PathLike,
+    cfg: Mapping[str, Any],
+) -> None:
     """Write ``out_dir/{ecg12.png, ecg12.svg, cineecg.png, cineecg.html}`` for one annotated case.
 
     ``cfg`` is ``config["figures"]``: ``method`` (instance name), ``postprocessing``, and optional
@@ -135,33 +155,61 @@ def render_case(case_id: int, windows: PathLike, cineecg: PathLike, attributions
     if not scored12.any():
         log.warning("case_id %s: the expert named no ecg12 lead; normalising over all 12", case_id)
         scored12[:] = True
-    attr12 = display_map(_attribution_matrix(attributions_root, "ecg12", method, case_id, LEADS, n),
-                         normal, pp, scored12)
+    attr12 = display_map(
+        _attribution_matrix(attributions_root, "ecg12", method, case_id, LEADS, n),
+        normal,
+        pp,
+        scored12,
+    )
     all_cine = np.ones(len(CINE_CHANNELS), dtype=bool)
-    per_time = {s: display_map(_attribution_matrix(attributions_root, s, method, case_id,
-                                                   CINE_CHANNELS, n), normal, pp, all_cine).mean(0)
-                for s in ("cineecg", "mapped")}
-    p12, pcine = _probability(predictions_ecg12, case_id), _probability(predictions_cineecg, case_id)
+    per_time = {
+        s: display_map(
+            _attribution_matrix(attributions_root, s, method, case_id, CINE_CHANNELS, n),
+            normal,
+            pp,
+            all_cine,
+        ).mean(0)
+        for s in ("cineecg", "mapped")
+    }
+    p12, pcine = (
+        _probability(predictions_ecg12, case_id),
+        _probability(predictions_cineecg, case_id),
+    )
     s12 = _score(scores_root, "ecg12", method, pp, case_id)
     smap = _score(scores_root, "mapped", method, pp, case_id)
     scine = _score(scores_root, "cineecg", method, pp, case_id)
     head = f"Case {case_id} | expert: {diagnosis} | {method}, {pp}"
     out_dir = Path(out_dir)
-    plot_ecg12(window, attr12, mask12, float(s12["threshold"]),
-               f"{head}\nP(abnormal) = {p12:.2f} (12-lead model) | Dice {s12['dice']:.2f} "
-               f"at threshold {s12['threshold']:.2f}",
-               out_dir / "ecg12.png", out_dir / "ecg12.svg", fs=ecg.fs,
-               speed_mm_s=float(cfg.get("paper_speed_mm_s", style.PAPER_SPEED_MM_S)),
-               dpi=int(cfg.get("dpi", style.DPI)))
+    plot_ecg12(
+        window,
+        attr12,
+        mask12,
+        float(s12["threshold"]),
+        f"{head}\nP(abnormal) = {p12:.2f} (12-lead model) | Dice {s12['dice']:.2f} "
+        f"at threshold {s12['threshold']:.2f}",
+        out_dir / "ecg12.png",
+        out_dir / "ecg12.svg",
+        fs=ecg.fs,
+        speed_mm_s=float(cfg.get("paper_speed_mm_s", style.PAPER_SPEED_MM_S)),
+        dpi=int(cfg.get("dpi", style.DPI)),
+    )
     model = BiventricularModel()
     resolution = int(cfg.get("mesh_resolution", 32))
     data = CineFigureData(
-        trajectory=trajectory, attr12=attr12, attr_cine=per_time["cineecg"],
+        trajectory=trajectory,
+        attr12=attr12,
+        attr_cine=per_time["cineecg"],
         attr_mapped=per_time["mapped"],
         meshes={part: model.surface_mesh(part, resolution=resolution) for part in ("lv", "rv")},
-        title=(f"{head} | P(abnormal): 12-lead {p12:.2f}, CineECG {pcine:.2f} | Dice: 12-lead "
-               f"{s12['dice']:.2f}, CineECG {scine['dice']:.2f}, mapped {smap['dice']:.2f}"),
-        fs=ecg.fs, mask=mask_cine, mask12=mask12, landmarks=model.landmarks,
-        tick_ms=float(cfg.get("tick_ms", 50.0)))
+        title=(
+            f"{head} | P(abnormal): 12-lead {p12:.2f}, CineECG {pcine:.2f} | Dice: 12-lead "
+            f"{s12['dice']:.2f}, CineECG {scine['dice']:.2f}, mapped {smap['dice']:.2f}"
+        ),
+        fs=ecg.fs,
+        mask=mask_cine,
+        mask12=mask12,
+        landmarks=model.landmarks,
+        tick_ms=float(cfg.get("tick_ms", 50.0)),
+    )
     plot_cineecg_png(data, out_dir / "cineecg.png", dpi=int(cfg.get("dpi", style.DPI)))
     plot_cineecg_html(data, out_dir / "cineecg.html")

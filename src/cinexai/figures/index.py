@@ -20,10 +20,14 @@ def write_index(figures: Sequence[str | os.PathLike[str]], out: str | os.PathLik
     for case in sorted(cases, key=lambda c: (len(c), c)):
         links = " ".join(
             f'<a href="{html.escape(os.path.relpath(p, out.parent))}">{html.escape(p.name)}</a>'
-            for p in sorted(cases[case]))
+            for p in sorted(cases[case])
+        )
         rows.append(f"<tr><td>{html.escape(case)}</td><td>{links}</td></tr>")
-    page = ("<!DOCTYPE html><html><head><meta charset='utf-8'><title>cinexai cases</title></head>"
-            "<body><h1>Annotated cases</h1><table><tr><th>case</th><th>figures</th></tr>"
-            + "".join(rows) + "</table></body></html>\n")
+    page = (
+        "<!DOCTYPE html><html><head><meta charset='utf-8'><title>cinexai cases</title></head>"
+        "<body><h1>Annotated cases</h1><table><tr><th>case</th><th>figures</th></tr>"
+        + "".join(rows)
+        + "</table></body></html>\n"
+    )
     with atomic_write(out) as tmp:
         tmp.write_text(page)

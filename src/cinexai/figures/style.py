@@ -31,7 +31,10 @@ PLOTLY_CMAP = "Viridis"
 
 #: Standard 3 x 4 print layout: columns are lead groups, rows run down each group.
 ECG12_LAYOUT: tuple[tuple[str, ...], ...] = (
-    ("I", "II", "III"), ("aVR", "aVL", "aVF"), ("V1", "V2", "V3"), ("V4", "V5", "V6"),
+    ("I", "II", "III"),
+    ("aVR", "aVL", "aVF"),
+    ("V1", "V2", "V3"),
+    ("V4", "V5", "V6"),
 )
 
 

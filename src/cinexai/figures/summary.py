@@ -18,8 +18,11 @@ from cinexai.io import atomic_write, read_table
 log = logging.getLogger(__name__)
 
 SOURCE_ORDER = ("ecg12", "cineecg", "mapped")
-SOURCE_TITLES = {"ecg12": "12-lead attributions", "cineecg": "CineECG attributions",
-                 "mapped": "12-lead mapped onto CineECG"}
+SOURCE_TITLES = {
+    "ecg12": "12-lead attributions",
+    "cineecg": "CineECG attributions",
+    "mapped": "12-lead mapped onto CineECG",
+}
 POSTPROCESSING_COLOURS = {"positive": "#d95f02", "absolute": "#1b9e77", "scaled": "#7570b3"}
 KEYS = ["source", "method", "postprocessing"]
 
@@ -29,8 +32,9 @@ def _ordered(values: pd.Series, order: tuple[str, ...]) -> list[str]:
     return [v for v in order if v in present] + sorted(v for v in present if v not in order)
 
 
-def dice_intervals(scores: pd.DataFrame, n_resamples: int = 2000, confidence: float = 0.95,
-                   seed: int = 0) -> pd.DataFrame:
+def dice_intervals(
+    scores: pd.DataFrame, n_resamples: int = 2000, confidence: float = 0.95, seed: int = 0
+) -> pd.DataFrame:
     """Mean Dice and its BCa interval per (source, method, postprocessing), one row each.
 
     With the tables' ``n_resamples``, ``confidence`` and ``seed`` the intervals equal table rows'.
@@ -42,18 +46,36 @@ def dice_intervals(scores: pd.DataFrame, n_resamples: int = 2000, confidence: fl
     for key, group in scores.groupby(KEYS, sort=True):
         # same case order and row key as cinexai.evaluation.tables: identical resamples and CI
         group = group.sort_values("case_id") if "case_id" in group else group
-        iv = bca_mean(group["dice"].to_numpy(dtype=float), n_resamples, confidence,
-                      row_seed(seed, "|".join(map(str, key))))
+        iv = bca_mean(
+            group["dice"].to_numpy(dtype=float),
+            n_resamples,
+            confidence,
+            row_seed(seed, "|".join(map(str, key))),
+        )
         if iv.reason:
             log.info("Dice interval of %s: %s", "/".join(map(str, key)), iv.reason)
         floor = float(group["floor_dice"].mean()) if "floor_dice" in group else np.nan
-        rows.append(dict(zip(KEYS, key), mean=iv.mean, low=iv.low, high=iv.high, n=iv.n,
-                         floor_dice=floor, reason=iv.reason))
+        rows.append(
+            dict(
+                zip(KEYS, key),
+                mean=iv.mean,
+                low=iv.low,
+                high=iv.high,
+                n=iv.n,
+                floor_dice=floor,
+                reason=iv.reason,
+            )
+        )
     return pd.DataFrame(rows)
 
 
-def plot_dice_by_config(scores: pd.DataFrame, out_png: str | os.PathLike[str],
-                        n_resamples: int = 2000, confidence: float = 0.95, seed: int = 0) -> None:
+def plot_dice_by_config(
+    scores: pd.DataFrame,
+    out_png: str | os.PathLike[str],
+    n_resamples: int = 2000,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> None:
     """Bars of mean Dice (method x post-processing), one panel per source, BCa error bars."""
     table = dice_intervals(scores, n_resamples, confidence, seed)
     sources = _ordered(table["source"], SOURCE_ORDER)
@@ -61,17 +83,25 @@ def plot_dice_by_config(scores: pd.DataFrame, out_png: str | os.PathLike[str],
     pps = _ordered(table["postprocessing"], tuple(POSTPROCESSING_COLOURS))
     width = 0.8 / len(pps)
     panel_w = max(3.2, 1.2 + 0.8 * len(methods))
-    fig, axes = plt.subplots(1, len(sources), figsize=(panel_w * len(sources), 4.6), sharey=True,
-                             squeeze=False)
+    fig, axes = plt.subplots(
+        1, len(sources), figsize=(panel_w * len(sources), 4.6), sharey=True, squeeze=False
+    )
     for ax, source in zip(axes[0], sources):
         sub = table[table["source"] == source]
         for j, pp in enumerate(pps):
             cell = sub[sub["postprocessing"] == pp].set_index("method").reindex(methods)
             x = np.arange(len(methods)) + (j - (len(pps) - 1) / 2) * width
             err = np.vstack([cell["mean"] - cell["low"], cell["high"] - cell["mean"]])
-            ax.bar(x, cell["mean"], width, yerr=np.nan_to_num(err), capsize=2,
-                   color=POSTPROCESSING_COLOURS.get(pp, "0.5"), label=pp,
-                   error_kw={"lw": 0.8})
+            ax.bar(
+                x,
+                cell["mean"],
+                width,
+                yerr=np.nan_to_num(err),
+                capsize=2,
+                color=POSTPROCESSING_COLOURS.get(pp, "0.5"),
+                label=pp,
+                error_kw={"lw": 0.8},
+            )
         floor = sub["floor_dice"].mean()
         if np.isfinite(floor):
             ax.axhline(floor, color="0.3", ls="--", lw=0.8, label="floor (all cells on)")
@@ -92,8 +122,12 @@ def threshold_curves(sweeps: pd.DataFrame) -> pd.DataFrame:
     missing = set(KEYS + ["threshold", value]) - set(sweeps.columns)
     if missing:
         raise KeyError(f"sweep table lacks columns {sorted(missing)}")
-    return (sweeps.groupby(KEYS + ["threshold"], sort=True)[value].mean()
-            .rename("mean_dice").reset_index())
+    return (
+        sweeps.groupby(KEYS + ["threshold"], sort=True)[value]
+        .mean()
+        .rename("mean_dice")
+        .reset_index()
+    )
 
 
 def plot_threshold_curves(sweeps: pd.DataFrame, out_png: str | os.PathLike[str]) -> None:
@@ -103,8 +137,14 @@ def plot_threshold_curves(sweeps: pd.DataFrame, out_png: str | os.PathLike[str])
     pps = _ordered(curves["postprocessing"], tuple(POSTPROCESSING_COLOURS))
     methods = sorted(curves["method"].unique())
     colours = dict(zip(methods, plt.colormaps["tab10"](np.arange(len(methods)) % 10)))
-    fig, axes = plt.subplots(len(sources), len(pps), figsize=(3.2 * len(pps), 2.6 * len(sources)),
-                             sharex=True, sharey=True, squeeze=False)
+    fig, axes = plt.subplots(
+        len(sources),
+        len(pps),
+        figsize=(3.2 * len(pps), 2.6 * len(sources)),
+        sharex=True,
+        sharey=True,
+        squeeze=False,
+    )
     for r, source in enumerate(sources):
         for c, pp in enumerate(pps):
             ax = axes[r, c]
@@ -121,8 +161,9 @@ def plot_threshold_curves(sweeps: pd.DataFrame, out_png: str | os.PathLike[str])
     for ax in axes[-1]:
         ax.set_xlabel("threshold")
     handles, labels = axes[0, 0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=min(len(methods), 4), fontsize=7,
-               frameon=False)
+    fig.legend(
+        handles, labels, loc="lower center", ncol=min(len(methods), 4), fontsize=7, frameon=False
+    )
     fig.tight_layout(rect=(0, 0.06, 1, 1))
     _save(fig, out_png)
 
@@ -149,15 +190,25 @@ def _read_with_keys(path: str | os.PathLike[str]) -> pd.DataFrame:
     return df
 
 
-def render_summary(score_files: Sequence[str | os.PathLike[str]],
-                   sweep_files: Sequence[str | os.PathLike[str]], out_dir: str | os.PathLike[str],
-                   n_resamples: int = 2000, confidence: float = 0.95, seed: int = 0) -> None:
+def render_summary(
+    score_files: Sequence[str | os.PathLike[str]],
+    sweep_files: Sequence[str | os.PathLike[str]],
+    out_dir: str | os.PathLike[str],
+    n_resamples: int = 2000,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> None:
     """Write ``out_dir/{dice_by_config.png, threshold_curves.png}`` from the grid's score files."""
     if not score_files or not sweep_files:
         raise ValueError("render_summary needs at least one score file and one sweep file")
     scores = pd.concat([_read_with_keys(p) for p in score_files], ignore_index=True)
     sweeps = pd.concat([_read_with_keys(p) for p in sweep_files], ignore_index=True)
     out_dir = Path(out_dir)
-    plot_dice_by_config(scores, out_dir / "dice_by_config.png", n_resamples=n_resamples,
-                        confidence=confidence, seed=seed)
+    plot_dice_by_config(
+        scores,
+        out_dir / "dice_by_config.png",
+        n_resamples=n_resamples,
+        confidence=confidence,
+        seed=seed,
+    )
     plot_threshold_curves(sweeps, out_dir / "threshold_curves.png")

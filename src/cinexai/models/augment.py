@@ -32,8 +32,10 @@ class TimeMask:
         if not 0.0 <= self.probability <= 1.0:
             raise ValueError(f"time mask probability must be in [0, 1], got {self.probability}")
         if not 1 <= self.min_samples <= self.max_samples:
-            raise ValueError(f"time mask width must satisfy 1 <= min <= max, got "
-                             f"[{self.min_samples}, {self.max_samples}] samples")
+            raise ValueError(
+                f"time mask width must satisfy 1 <= min <= max, got "
+                f"[{self.min_samples}, {self.max_samples}] samples"
+            )
 
     @classmethod
     def from_config(cls, cfg: Mapping[str, Any] | None, fs: float) -> TimeMask | None:

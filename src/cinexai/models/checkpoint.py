@@ -29,22 +29,30 @@ def resolve_device(name: str) -> torch.device:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     device = torch.device(name)
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"models.device is {name!r} but CUDA is not available "
-                         "(use 'auto' or 'cpu')")
+        raise ValueError(
+            f"models.device is {name!r} but CUDA is not available (use 'auto' or 'cpu')"
+        )
     return device
 
 
-def save_model(model: ResNet1d, path: str | os.PathLike[str], arch: dict[str, Any],
-               modality: str, channels: Sequence[str]) -> None:
+def save_model(
+    model: ResNet1d,
+    path: str | os.PathLike[str],
+    arch: dict[str, Any],
+    modality: str,
+    channels: Sequence[str],
+) -> None:
     """Write ``model`` atomically as a cinexai checkpoint (weights moved to CPU)."""
     if dict(arch) != model.arch:
         raise ValueError(f"arch {dict(arch)} does not describe the model ({model.arch})")
     if modality not in MODALITY_CHANNELS:
-        raise ValueError(f"unknown modality {modality!r}; expected one of "
-                         f"{sorted(MODALITY_CHANNELS)}")
+        raise ValueError(
+            f"unknown modality {modality!r}; expected one of {sorted(MODALITY_CHANNELS)}"
+        )
     if len(channels) != arch["in_channels"]:
-        raise ValueError(f"{len(channels)} channel names for a model with "
-                         f"{arch['in_channels']} input channels")
+        raise ValueError(
+            f"{len(channels)} channel names for a model with {arch['in_channels']} input channels"
+        )
     payload = {
         "state_dict": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
         "arch": dict(arch),
@@ -60,25 +68,32 @@ def read_checkpoint(path: str | os.PathLike[str], device: str = "cpu") -> dict[s
     try:
         payload = torch.load(path, map_location=device, weights_only=True)
     except Exception as exc:  # torch raises pickle, zip and runtime errors for foreign files
-        raise ValueError(f"{path} is not a cinexai model checkpoint (torch.load failed: "
-                         f"{type(exc).__name__}: {exc})") from exc
+        raise ValueError(
+            f"{path} is not a cinexai model checkpoint (torch.load failed: "
+            f"{type(exc).__name__}: {exc})"
+        ) from exc
     missing = [k for k in CHECKPOINT_KEYS if not isinstance(payload, dict) or k not in payload]
     if missing:
         found = sorted(payload) if isinstance(payload, dict) else type(payload).__name__
-        raise ValueError(f"{path} is not a cinexai model checkpoint: expected keys "
-                         f"{list(CHECKPOINT_KEYS)}, found {found}")
+        raise ValueError(
+            f"{path} is not a cinexai model checkpoint: expected keys "
+            f"{list(CHECKPOINT_KEYS)}, found {found}"
+        )
     return payload
 
 
-def load_model(path: str | os.PathLike[str], expected_channels: int | None = None,
-               device: str = "cpu") -> ResNet1d:
+def load_model(
+    path: str | os.PathLike[str], expected_channels: int | None = None, device: str = "cpu"
+) -> ResNet1d:
     """Rebuild the model from a checkpoint, in eval mode on ``device``."""
     payload = read_checkpoint(path, device)
     arch = payload["arch"]
     found = arch.get("in_channels") if isinstance(arch, dict) else None
     if expected_channels is not None and found != expected_channels:
-        raise ValueError(f"{path}: expected a model with {expected_channels} input channels, "
-                         f"found {found} (modality {payload['modality']!r})")
+        raise ValueError(
+            f"{path}: expected a model with {expected_channels} input channels, "
+            f"found {found} (modality {payload['modality']!r})"
+        )
     try:
         model = ResNet1d(**arch)
         model.load_state_dict(payload["state_dict"], strict=True)

@@ -62,33 +62,41 @@ class ModelData:
         return h.hexdigest()
 
 
-def load_model_data(signals: str | os.PathLike[str], records: str | os.PathLike[str],
-                    modality: str) -> ModelData:
+def load_model_data(
+    signals: str | os.PathLike[str], records: str | os.PathLike[str], modality: str
+) -> ModelData:
     """Join included records to their signals (id == ecg_id) and group them by split.
 
     Raises ValueError for a wrong channel count, an unknown split or label, duplicate ids or
     non-finite signals (naming the record), and KeyError for an included record without a signal.
     """
     if modality not in MODALITY_CHANNELS:
-        raise ValueError(f"unknown modality {modality!r}; expected one of "
-                         f"{sorted(MODALITY_CHANNELS)}")
+        raise ValueError(
+            f"unknown modality {modality!r}; expected one of {sorted(MODALITY_CHANNELS)}"
+        )
     sig = read_signals(signals)
     if len(sig.channels) != MODALITY_CHANNELS[modality]:
-        raise ValueError(f"{signals}: modality {modality!r} needs "
-                         f"{MODALITY_CHANNELS[modality]} channels, found {sig.channels}")
+        raise ValueError(
+            f"{signals}: modality {modality!r} needs "
+            f"{MODALITY_CHANNELS[modality]} channels, found {sig.channels}"
+        )
     rec = _read_records(records)
     splits = {}
     for name in SPLITS:
         rows = rec[rec["split"] == name]
         sub = sig.select(rows["ecg_id"].to_numpy())
         _check_finite(sub.X, sub.ids, signals)
-        splits[name] = Split(rows["ecg_id"].to_numpy(np.int64),
-                             rows["patient_id"].to_numpy(np.int64),
-                             np.ascontiguousarray(sub.X, dtype=np.float32),
-                             rows["label"].to_numpy(np.int64))
+        splits[name] = Split(
+            rows["ecg_id"].to_numpy(np.int64),
+            rows["patient_id"].to_numpy(np.int64),
+            np.ascontiguousarray(sub.X, dtype=np.float32),
+            rows["label"].to_numpy(np.int64),
+        )
     if len(splits["train"]) == 0 or len(splits["val"]) == 0:
-        raise ValueError(f"{records}: splits 'train' and 'val' must be non-empty, got "
-                         f"{len(splits['train'])} and {len(splits['val'])} included records")
+        raise ValueError(
+            f"{records}: splits 'train' and 'val' must be non-empty, got "
+            f"{len(splits['train'])} and {len(splits['val'])} included records"
+        )
     data = ModelData(modality, list(sig.channels), splits, float(sig.fs))
     log.info("%s: %s records per split", modality, data.counts())
     return data
@@ -103,13 +111,16 @@ def _read_records(records: str | os.PathLike[str]) -> pd.DataFrame:
     bad_split = rec[~rec["split"].isin(SPLITS)]
     if len(bad_split):
         row = bad_split.iloc[0]
-        raise ValueError(f"{records}: ecg_id {row['ecg_id']} has split {row['split']!r}, "
-                         f"expected one of {list(SPLITS)}")
+        raise ValueError(
+            f"{records}: ecg_id {row['ecg_id']} has split {row['split']!r}, "
+            f"expected one of {list(SPLITS)}"
+        )
     bad_label = rec[~rec["label"].isin([0, 1])]
     if len(bad_label):
         row = bad_label.iloc[0]
-        raise ValueError(f"{records}: ecg_id {row['ecg_id']} has label {row['label']!r}, "
-                         "expected 0 or 1")
+        raise ValueError(
+            f"{records}: ecg_id {row['ecg_id']} has label {row['label']!r}, expected 0 or 1"
+        )
     dup = rec["ecg_id"][rec["ecg_id"].duplicated()]
     if len(dup):
         raise ValueError(f"{records}: ecg_id {dup.iloc[0]} appears more than once")
@@ -119,8 +130,10 @@ def _read_records(records: str | os.PathLike[str]) -> pd.DataFrame:
 def _check_finite(X: np.ndarray, ids: np.ndarray, path: str | os.PathLike[str]) -> None:
     bad = ~np.isfinite(X).all(axis=(1, 2))
     if bad.any():
-        raise ValueError(f"{path}: record id {ids[bad][0]} has non-finite samples "
-                         f"({int(bad.sum())} records affected)")
+        raise ValueError(
+            f"{path}: record id {ids[bad][0]} has non-finite samples "
+            f"({int(bad.sum())} records affected)"
+        )
 
 
 def channel_stats(X: np.ndarray, channels: list[str]) -> tuple[list[float], list[float]]:

@@ -34,8 +34,9 @@ from torch.nn import functional as F
 STEMS = ("blur", "strided")
 
 
-def _replicated_conv(in_channels: int, out_channels: int, kernel_size: int,
-                     stride: int = 1) -> nn.Sequential:
+def _replicated_conv(
+    in_channels: int, out_channels: int, kernel_size: int, stride: int = 1
+) -> nn.Sequential:
     """Replication padding + unpadded convolution; output length is ceil(T / stride)."""
     left, right = (kernel_size - 1) // 2, kernel_size // 2
     return nn.Sequential(
@@ -64,8 +65,11 @@ class ResidualBlock(nn.Module):
     def __init__(self, width: int, kernel_size: int) -> None:
         super().__init__()
         self.body = nn.Sequential(
-            _replicated_conv(width, width, kernel_size), nn.BatchNorm1d(width), nn.ReLU(),
-            _replicated_conv(width, width, kernel_size), nn.BatchNorm1d(width),
+            _replicated_conv(width, width, kernel_size),
+            nn.BatchNorm1d(width),
+            nn.ReLU(),
+            _replicated_conv(width, width, kernel_size),
+            nn.BatchNorm1d(width),
         )
         self.act = nn.ReLU()
 
@@ -81,17 +85,33 @@ class ResNet1d(nn.Module):
     of at least ``kernel_size`` samples.
     """
 
-    def __init__(self, in_channels: int, n_samples: int = 200, depth: int = 2, width: int = 32,
-                 kernel_size: int = 7, dropout: float = 0.2, n_classes: int = 2,
-                 mean: Sequence[float] | None = None, std: Sequence[float] | None = None,
-                 stem: str = "blur") -> None:
+    def __init__(
+        self,
+        in_channels: int,
+        n_samples: int = 200,
+        depth: int = 2,
+        width: int = 32,
+        kernel_size: int = 7,
+        dropout: float = 0.2,
+        n_classes: int = 2,
+        mean: Sequence[float] | None = None,
+        std: Sequence[float] | None = None,
+        stem: str = "blur",
+    ) -> None:
         super().__init__()
         _check_arch(in_channels, n_samples, depth, width, kernel_size, dropout, n_classes)
         if stem not in STEMS:
             raise ValueError(f"stem must be one of {STEMS}, got {stem!r}")
-        self._arch = {"in_channels": int(in_channels), "n_samples": int(n_samples),
-                      "depth": int(depth), "width": int(width), "kernel_size": int(kernel_size),
-                      "dropout": float(dropout), "n_classes": int(n_classes), "stem": stem}
+        self._arch = {
+            "in_channels": int(in_channels),
+            "n_samples": int(n_samples),
+            "depth": int(depth),
+            "width": int(width),
+            "kernel_size": int(kernel_size),
+            "dropout": float(dropout),
+            "n_classes": int(n_classes),
+            "stem": stem,
+        }
         self.register_buffer("mean", _channel_buffer(mean, in_channels, 0.0, "mean"))
         self.register_buffer("std", _channel_buffer(std, in_channels, 1.0, "std"))
         if not bool((self.std > 0).all()):
@@ -99,7 +119,9 @@ class ResNet1d(nn.Module):
         blur = stem == "blur"
         self.stem = nn.Sequential(
             _replicated_conv(in_channels, width, kernel_size, stride=1 if blur else 2),
-            nn.BatchNorm1d(width), nn.ReLU(), BlurDownsample(width) if blur else nn.Identity(),
+            nn.BatchNorm1d(width),
+            nn.ReLU(),
+            BlurDownsample(width) if blur else nn.Identity(),
         )
         self.blocks = nn.Sequential(*[ResidualBlock(width, kernel_size) for _ in range(depth)])
         self.pool = nn.AdaptiveAvgPool1d(1)
@@ -117,24 +139,37 @@ class ResNet1d(nn.Module):
         return self.fc(self.dropout(self.pool(z).flatten(1)))
 
 
-def _check_arch(in_channels: int, n_samples: int, depth: int, width: int, kernel_size: int,
-                dropout: float, n_classes: int) -> None:
+def _check_arch(
+    in_channels: int,
+    n_samples: int,
+    depth: int,
+    width: int,
+    kernel_size: int,
+    dropout: float,
+    n_classes: int,
+) -> None:
     """Reject architectures that would not train or would break gradient coverage.
 
     ``kernel_size >= 2`` so that the stride-2 stem touches every input sample (non-zero gradient
     everywhere).
     """
-    for name, value, low in (("in_channels", in_channels, 1), ("n_samples", n_samples, 1),
-                             ("depth", depth, 0), ("width", width, 1), ("n_classes", n_classes, 2),
-                             ("kernel_size", kernel_size, 2)):
+    for name, value, low in (
+        ("in_channels", in_channels, 1),
+        ("n_samples", n_samples, 1),
+        ("depth", depth, 0),
+        ("width", width, 1),
+        ("n_classes", n_classes, 2),
+        ("kernel_size", kernel_size, 2),
+    ):
         if int(value) != value or value < low:
             raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
     if not 0.0 <= dropout < 1.0:
         raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
 
 
-def _channel_buffer(values: Sequence[float] | None, n: int, default: float,
-                    name: str) -> torch.Tensor:
+def _channel_buffer(
+    values: Sequence[float] | None, n: int, default: float, name: str
+) -> torch.Tensor:
     """A (1, n, 1) float32 tensor from per-channel ``values`` (or ``default`` everywhere)."""
     if values is None:
         return torch.full((1, n, 1), default, dtype=torch.float32)

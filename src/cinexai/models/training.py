@@ -56,12 +56,24 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def build_model(params: Mapping[str, Any], in_channels: int, n_samples: int,
-                mean: list[float] | None = None, std: list[float] | None = None) -> ResNet1d:
+def build_model(
+    params: Mapping[str, Any],
+    in_channels: int,
+    n_samples: int,
+    mean: list[float] | None = None,
+    std: list[float] | None = None,
+) -> ResNet1d:
     """ResNet1d from tuned hyperparameters (``depth``, ``width``, ``kernel_size``, ``dropout``)."""
-    return ResNet1d(in_channels, n_samples, depth=int(params["depth"]), width=int(params["width"]),
-                    kernel_size=int(params["kernel_size"]), dropout=float(params["dropout"]),
-                    mean=mean, std=std)
+    return ResNet1d(
+        in_channels,
+        n_samples,
+        depth=int(params["depth"]),
+        width=int(params["width"]),
+        kernel_size=int(params["kernel_size"]),
+        dropout=float(params["dropout"]),
+        mean=mean,
+        std=std,
+    )
 
 
 def time_mask(cfg: Mapping[str, Any], fs: float) -> TimeMask | None:
@@ -80,10 +92,21 @@ class FitResult:
     history: list[dict[str, Any]] = field(default_factory=list)
 
 
-def fit(model: ResNet1d, train_split: Split, val_split: Split, *, lr: float, batch_size: int,
-        max_epochs: int, patience: int | None, device: torch.device, seed: int,
-        on_epoch: Callable[[int, float], None] | None = None, desc: str = "epochs",
-        augment: TimeMask | None = None) -> FitResult:
+def fit(
+    model: ResNet1d,
+    train_split: Split,
+    val_split: Split,
+    *,
+    lr: float,
+    batch_size: int,
+    max_epochs: int,
+    patience: int | None,
+    device: torch.device,
+    seed: int,
+    on_epoch: Callable[[int, float], None] | None = None,
+    desc: str = "epochs",
+    augment: TimeMask | None = None,
+) -> FitResult:
     """Train with Adam + cross-entropy, monitor the validation loss, restore the best weights.
 
     ``patience`` epochs without improvement stop training (None: run all ``max_epochs``).
@@ -95,10 +118,12 @@ def fit(model: ResNet1d, train_split: Split, val_split: Split, *, lr: float, bat
     if max_epochs < 1:
         raise ValueError(f"max_epochs must be >= 1, got {max_epochs}")
     model.to(device)
-    loader = DataLoader(TensorDataset(torch.from_numpy(train_split.X),
-                                      torch.from_numpy(train_split.y)),
-                        batch_size=int(batch_size), shuffle=True,
-                        generator=torch.Generator().manual_seed(seed))
+    loader = DataLoader(
+        TensorDataset(torch.from_numpy(train_split.X), torch.from_numpy(train_split.y)),
+        batch_size=int(batch_size),
+        shuffle=True,
+        generator=torch.Generator().manual_seed(seed),
+    )
     optimizer = torch.optim.Adam(model.parameters(), lr=float(lr))
     loss_fn = nn.CrossEntropyLoss()
     aug_rng = torch.Generator().manual_seed(seed)
@@ -109,8 +134,14 @@ def fit(model: ResNet1d, train_split: Split, val_split: Split, *, lr: float, bat
     for epoch in bar:
         train_loss = _train_epoch(model, loader, optimizer, loss_fn, device, augment, aug_rng)
         val_loss, val_auroc = evaluate(model, val_split, device)
-        history.append({"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss,
-                        "val_auroc": val_auroc if np.isfinite(val_auroc) else None})
+        history.append(
+            {
+                "epoch": epoch,
+                "train_loss": train_loss,
+                "val_loss": val_loss,
+                "val_auroc": val_auroc if np.isfinite(val_auroc) else None,
+            }
+        )
         bar.set_postfix(train=f"{train_loss:.3f}", val=f"{val_loss:.3f}")
         if on_epoch is not None:
             on_epoch(epoch, val_loss)
@@ -126,9 +157,15 @@ def fit(model: ResNet1d, train_split: Split, val_split: Split, *, lr: float, bat
     return FitResult(best[1], best[0], len(history), seconds, history)
 
 
-def _train_epoch(model: nn.Module, loader: DataLoader, optimizer: torch.optim.Optimizer,
-                 loss_fn: nn.Module, device: torch.device, augment: TimeMask | None,
-                 aug_rng: torch.Generator) -> float:
+def _train_epoch(
+    model: nn.Module,
+    loader: DataLoader,
+    optimizer: torch.optim.Optimizer,
+    loss_fn: nn.Module,
+    device: torch.device,
+    augment: TimeMask | None,
+    aug_rng: torch.Generator,
+) -> float:
     model.train()
     total, n = 0.0, 0
     for xb, yb in loader:
@@ -144,14 +181,15 @@ def _train_epoch(model: nn.Module, loader: DataLoader, optimizer: torch.optim.Op
     return total / n
 
 
-def predict_logits(model: nn.Module, X: np.ndarray, device: torch.device,
-                   batch_size: int = EVAL_BATCH_SIZE) -> np.ndarray:
+def predict_logits(
+    model: nn.Module, X: np.ndarray, device: torch.device, batch_size: int = EVAL_BATCH_SIZE
+) -> np.ndarray:
     """Logits (N, n_classes) float32 in eval mode, without gradients."""
     model.eval()
     out = [np.zeros((0, model.fc.out_features), np.float32)]
     with torch.inference_mode():
         for i in range(0, len(X), batch_size):
-            xb = torch.from_numpy(np.ascontiguousarray(X[i:i + batch_size])).to(device)
+            xb = torch.from_numpy(np.ascontiguousarray(X[i : i + batch_size])).to(device)
             out.append(model(xb).float().cpu().numpy())
     return np.concatenate(out)
 
@@ -165,8 +203,11 @@ def evaluate(model: nn.Module, split: Split, device: torch.device) -> tuple[floa
     """Mean cross-entropy and AUROC (NaN when one class is missing) on ``split``."""
     logits = predict_logits(model, split.X, device)
     loss = float(nn.functional.cross_entropy(torch.from_numpy(logits), torch.from_numpy(split.y)))
-    auroc = (float(roc_auc_score(split.y, probabilities(logits)))
-             if len(np.unique(split.y)) == 2 else float("nan"))
+    auroc = (
+        float(roc_auc_score(split.y, probabilities(logits)))
+        if len(np.unique(split.y)) == 2
+        else float("nan")
+    )
     return loss, auroc
 
 
@@ -179,11 +220,17 @@ def early_stopping_split(split: Split, fraction: float, seed: int) -> tuple[Spli
     frame = pd.DataFrame({"patient": split.patients, "label": split.y})
     per_patient = frame.groupby("patient")["label"].max()
     try:
-        _, held = train_test_split(per_patient.index.to_numpy(), test_size=fraction,
-                                   stratify=per_patient.to_numpy(), random_state=seed)
+        _, held = train_test_split(
+            per_patient.index.to_numpy(),
+            test_size=fraction,
+            stratify=per_patient.to_numpy(),
+            random_state=seed,
+        )
     except ValueError as exc:
-        raise ValueError(f"cannot hold out {fraction} of {len(per_patient)} training patients "
-                         f"stratified by label for early stopping: {exc}") from exc
+        raise ValueError(
+            f"cannot hold out {fraction} of {len(per_patient)} training patients "
+            f"stratified by label for early stopping: {exc}"
+        ) from exc
     mask = np.isin(split.patients, held)
     return split.subset(~mask), split.subset(mask)
 
@@ -216,21 +263,32 @@ def _predictions(model: ResNet1d, data: ModelData, device: torch.device) -> pd.D
     for name in PREDICTION_SPLITS:
         split = data.splits[name]
         logits = predict_logits(model, split.X, device)
-        frames.append(pd.DataFrame({
-            "id": split.ids.astype(np.int64),
-            "split": pd.Series([name] * len(split), dtype=object),
-            "label": split.y.astype(np.int8),
-            "prob_abnormal": probabilities(logits),
-            "pred": logits.argmax(axis=1).astype(np.int8),
-        }))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "id": split.ids.astype(np.int64),
+                    "split": pd.Series([name] * len(split), dtype=object),
+                    "label": split.y.astype(np.int8),
+                    "prob_abnormal": probabilities(logits),
+                    "pred": logits.argmax(axis=1).astype(np.int8),
+                }
+            )
+        )
     return pd.concat(frames, ignore_index=True)
 
 
-def train(signals: str | os.PathLike[str], records: str | os.PathLike[str],
-          best_params: str | os.PathLike[str] | Mapping[str, Any],
-          out_model: str | os.PathLike[str], out_metrics: str | os.PathLike[str],
-          out_predictions: str | os.PathLike[str], modality: str, cfg: dict[str, Any],
-          seed: int, threads: int = 1) -> None:
+def train(
+    signals: str | os.PathLike[str],
+    records: str | os.PathLike[str],
+    best_params: str | os.PathLike[str] | Mapping[str, Any],
+    out_model: str | os.PathLike[str],
+    out_metrics: str | os.PathLike[str],
+    out_predictions: str | os.PathLike[str],
+    modality: str,
+    cfg: dict[str, Any],
+    seed: int,
+    threads: int = 1,
+) -> None:
     """Train the final model of ``modality`` and write model.pt, metrics.json, predictions.parquet.
 
     Trains on split ``train`` minus a patient-level, stratified ``early_stopping_fraction`` hold-out
@@ -242,32 +300,69 @@ def train(signals: str | os.PathLike[str], records: str | os.PathLike[str],
     params = _read_params(best_params)
     data = load_model_data(signals, records, modality)
     train_all = data.splits["train"]
-    fit_split, es_split = early_stopping_split(train_all, float(cfg["early_stopping_fraction"]),
-                                               seed)
+    fit_split, es_split = early_stopping_split(
+        train_all, float(cfg["early_stopping_fraction"]), seed
+    )
     mean, std = channel_stats(train_all.X, data.channels)
     model = build_model(params, len(data.channels), data.n_samples, mean, std)
     augment = time_mask(cfg, data.fs)
-    result = fit(model, fit_split, es_split, lr=params["lr"], batch_size=params["batch_size"],
-                 max_epochs=int(cfg["max_epochs"]), patience=int(cfg["patience"]), device=device,
-                 seed=seed, desc=f"train {modality}", augment=augment)
+    result = fit(
+        model,
+        fit_split,
+        es_split,
+        lr=params["lr"],
+        batch_size=params["batch_size"],
+        max_epochs=int(cfg["max_epochs"]),
+        patience=int(cfg["patience"]),
+        device=device,
+        seed=seed,
+        desc=f"train {modality}",
+        augment=augment,
+    )
     save_model(model, out_model, model.arch, modality, data.channels)
     sha = file_sha256(out_model)
     preds = _predictions(model, data, device)
     test = preds[preds["split"] == "test"]
-    metrics = test_metrics(test["label"].to_numpy(), test["prob_abnormal"].to_numpy(),
-                           test["pred"].to_numpy())
+    metrics = test_metrics(
+        test["label"].to_numpy(), test["prob_abnormal"].to_numpy(), test["pred"].to_numpy()
+    )
     log.info("%s test metrics: %s", modality, metrics)
-    write_table(preds, out_predictions,
-                {"modality": modality, "seed": seed, "model_sha256": sha,
-                 "splits": list(PREDICTION_SPLITS)})
-    write_json({
-        **metrics, "modality": modality, "channels": data.channels, "best_params": params,
-        "arch": model.arch, "augment": augment and asdict(augment), "epochs": result.epochs_run, "best_epoch": result.best_epoch,
-        "early_stopping_loss": result.best_val_loss, "history": result.history,
-        "timings": {"seconds_per_epoch": result.seconds_per_epoch,
-                    "seconds_total": result.seconds_per_epoch * result.epochs_run},
-        "seed": seed, "threads": threads, "device": str(device),
-        "n_per_split": {"train_fit": len(fit_split), "early_stopping": len(es_split),
-                        **{k: v for k, v in data.counts().items() if k != "train"}},
-        "model_sha256": sha, "versions": package_versions(),
-    }, out_metrics)
+    write_table(
+        preds,
+        out_predictions,
+        {
+            "modality": modality,
+            "seed": seed,
+            "model_sha256": sha,
+            "splits": list(PREDICTION_SPLITS),
+        },
+    )
+    write_json(
+        {
+            **metrics,
+            "modality": modality,
+            "channels": data.channels,
+            "best_params": params,
+            "arch": model.arch,
+            "augment": augment and asdict(augment),
+            "epochs": result.epochs_run,
+            "best_epoch": result.best_epoch,
+            "early_stopping_loss": result.best_val_loss,
+            "history": result.history,
+            "timings": {
+                "seconds_per_epoch": result.seconds_per_epoch,
+                "seconds_total": result.seconds_per_epoch * result.epochs_run,
+            },
+            "seed": seed,
+            "threads": threads,
+            "device": str(device),
+            "n_per_split": {
+                "train_fit": len(fit_split),
+                "early_stopping": len(es_split),
+                **{k: v for k, v in data.counts().items() if k != "train"},
+            },
+            "model_sha256": sha,
+            "versions": package_versions(),
+        },
+        out_metrics,
+    )

@@ -44,10 +44,17 @@ PRUNER_STARTUP_TRIALS = 5
 
 def study_name(modality: str, cfg: Mapping[str, Any], data_signature: str, seed: int) -> str:
     """``{modality}-{hash}`` over search space, tuning epochs, augmentation, seed, objective, data."""
-    key = json.dumps({"search_space": cfg["search_space"], "tuning_epochs": cfg["tuning_epochs"],
-                      "augment": cfg.get("augment"), "seed": seed, "objective": OBJECTIVE,
-                      "data": data_signature},
-                     sort_keys=True)
+    key = json.dumps(
+        {
+            "search_space": cfg["search_space"],
+            "tuning_epochs": cfg["tuning_epochs"],
+            "augment": cfg.get("augment"),
+            "seed": seed,
+            "objective": OBJECTIVE,
+            "data": data_signature,
+        },
+        sort_keys=True,
+    )
     return f"{modality}-{hashlib.sha256(key.encode()).hexdigest()[:12]}"
 
 
@@ -69,27 +76,51 @@ def suggest(trial: optuna.Trial, space: Mapping[str, Any]) -> dict[str, Any]:
 class Objective:
     """Train on 'train' for ``epochs`` epochs, report the 'val' loss each epoch, return its min."""
 
-    def __init__(self, data: ModelData, space: Mapping[str, Any], epochs: int,
-                 device: Any, seed: int, augment: TimeMask | None = None) -> None:
+    def __init__(
+        self,
+        data: ModelData,
+        space: Mapping[str, Any],
+        epochs: int,
+        device: Any,
+        seed: int,
+        augment: TimeMask | None = None,
+    ) -> None:
         self.data, self.space, self.epochs, self.device, self.seed, self.augment = (
-            data, space, epochs, device, seed, augment)
+            data,
+            space,
+            epochs,
+            device,
+            seed,
+            augment,
+        )
         self.mean, self.std = channel_stats(data.splits["train"].X, data.channels)
 
     def __call__(self, trial: optuna.Trial) -> float:
         params = suggest(trial, self.space)
         seed_everything(self.seed)  # same initialisation stream for every configuration
-        model = build_model(params, len(self.data.channels), self.data.n_samples,
-                            self.mean, self.std)
+        model = build_model(
+            params, len(self.data.channels), self.data.n_samples, self.mean, self.std
+        )
 
         def report(epoch: int, val_loss: float) -> None:
             trial.report(val_loss, epoch)
             if trial.should_prune():
                 raise optuna.TrialPruned(f"val loss {val_loss:.4f} at epoch {epoch}")
 
-        result = fit(model, self.data.splits["train"], self.data.splits["val"],
-                     lr=params["lr"], batch_size=params["batch_size"], max_epochs=self.epochs,
-                     patience=None, device=self.device, seed=self.seed, on_epoch=report,
-                     desc=f"trial {trial.number}", augment=self.augment)
+        result = fit(
+            model,
+            self.data.splits["train"],
+            self.data.splits["val"],
+            lr=params["lr"],
+            batch_size=params["batch_size"],
+            max_epochs=self.epochs,
+            patience=None,
+            device=self.device,
+            seed=self.seed,
+            on_epoch=report,
+            desc=f"trial {trial.number}",
+            augment=self.augment,
+        )
         trial.set_user_attr("best_epoch", result.best_epoch)
         trial.set_user_attr("seconds_per_epoch", result.seconds_per_epoch)
         return result.best_val_loss
@@ -97,10 +128,13 @@ class Objective:
 
 def _fail_leftovers(study: optuna.Study) -> None:
     """Mark trials left RUNNING/WAITING by a killed run as FAIL (they never count)."""
-    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,
-                                                          TrialState.WAITING)):
-        log.warning("trial %d of study %s was left %s by an interrupted run; marking it FAIL",
-                    trial.number, study.study_name, trial.state.name)
+    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING, TrialState.WAITING)):
+        log.warning(
+            "trial %d of study %s was left %s by an interrupted run; marking it FAIL",
+            trial.number,
+            study.study_name,
+            trial.state.name,
+        )
         study.tell(trial.number, state=TrialState.FAIL)
 
 
@@ -108,9 +142,16 @@ def _n_finished(study: optuna.Study) -> int:
     return len(study.get_trials(deepcopy=False, states=FINISHED))
 
 
-def tune(signals: str | os.PathLike[str], records: str | os.PathLike[str],
-         study_db: str | os.PathLike[str], out_best: str | os.PathLike[str], modality: str,
-         cfg: dict[str, Any], seed: int, threads: int = 1) -> None:
+def tune(
+    signals: str | os.PathLike[str],
+    records: str | os.PathLike[str],
+    study_db: str | os.PathLike[str],
+    out_best: str | os.PathLike[str],
+    modality: str,
+    cfg: dict[str, Any],
+    seed: int,
+    threads: int = 1,
+) -> None:
     """Run (or resume) the Optuna study of ``modality`` up to ``n_trials`` finished trials.
 
     Finished = COMPLETE or PRUNED; FAILED or RUNNING leftovers of a killed run do not count.
@@ -124,39 +165,61 @@ def tune(signals: str | os.PathLike[str], records: str | os.PathLike[str],
     name = study_name(modality, cfg, data.signature(), seed)
     Path(study_db).parent.mkdir(parents=True, exist_ok=True)
     storage = optuna.storages.RDBStorage(f"sqlite:///{Path(study_db).resolve()}")
-    pruner = optuna.pruners.MedianPruner(n_startup_trials=PRUNER_STARTUP_TRIALS,
-                                         n_warmup_steps=max(1, epochs // 4))
-    study = optuna.create_study(study_name=name, storage=storage, direction="minimize",
-                                load_if_exists=True, pruner=pruner)
+    pruner = optuna.pruners.MedianPruner(
+        n_startup_trials=PRUNER_STARTUP_TRIALS, n_warmup_steps=max(1, epochs // 4)
+    )
+    study = optuna.create_study(
+        study_name=name, storage=storage, direction="minimize", load_if_exists=True, pruner=pruner
+    )
     _fail_leftovers(study)
     objective = Objective(data, cfg["search_space"], epochs, device, seed, time_mask(cfg, data.fs))
     n_trials = int(cfg["n_trials"])
     remaining = max(0, n_trials - _n_finished(study))
-    log.info("study %s in %s: %d finished, %d to run", name, study_db, _n_finished(study),
-             remaining)
+    log.info(
+        "study %s in %s: %d finished, %d to run", name, study_db, _n_finished(study), remaining
+    )
     for _ in tqdm(range(remaining), desc=f"tune {modality}"):
         # One sampler per trial, seeded by the number of finished trials: resume-invariant.
         sampler = optuna.samplers.TPESampler(seed=seed + _n_finished(study))
-        study = optuna.load_study(study_name=name, storage=storage, sampler=sampler,
-                                  pruner=pruner)
+        study = optuna.load_study(study_name=name, storage=storage, sampler=sampler, pruner=pruner)
         study.optimize(objective, n_trials=1)
     _write_best(study, out_best, modality, cfg, seed, str(device))
 
 
-def _write_best(study: optuna.Study, out_best: str | os.PathLike[str], modality: str,
-                cfg: Mapping[str, Any], seed: int, device: str) -> None:
+def _write_best(
+    study: optuna.Study,
+    out_best: str | os.PathLike[str],
+    modality: str,
+    cfg: Mapping[str, Any],
+    seed: int,
+    device: str,
+) -> None:
     states = [t.state for t in study.get_trials(deepcopy=False)]
     if TrialState.COMPLETE not in states:
-        raise ValueError(f"study {study.study_name}: no COMPLETE trial to take best params from "
-                         f"(states: {[s.name for s in states]})")
+        raise ValueError(
+            f"study {study.study_name}: no COMPLETE trial to take best params from "
+            f"(states: {[s.name for s in states]})"
+        )
     best = study.best_trial
-    write_json({
-        "params": best.params, "value": best.value, "metric": OBJECTIVE,
-        "direction": "minimize", "best_trial": best.number,
-        "n_trials": states.count(TrialState.COMPLETE) + states.count(TrialState.PRUNED),
-        "n_complete": states.count(TrialState.COMPLETE),
-        "n_pruned": states.count(TrialState.PRUNED), "n_failed": states.count(TrialState.FAIL),
-        "study_name": study.study_name, "seed": seed, "modality": modality,
-        "search_space": cfg["search_space"], "tuning_epochs": cfg["tuning_epochs"],
-        "augment": cfg.get("augment"), "device": device, "versions": package_versions(),
-    }, out_best)
+    write_json(
+        {
+            "params": best.params,
+            "value": best.value,
+            "metric": OBJECTIVE,
+            "direction": "minimize",
+            "best_trial": best.number,
+            "n_trials": states.count(TrialState.COMPLETE) + states.count(TrialState.PRUNED),
+            "n_complete": states.count(TrialState.COMPLETE),
+            "n_pruned": states.count(TrialState.PRUNED),
+            "n_failed": states.count(TrialState.FAIL),
+            "study_name": study.study_name,
+            "seed": seed,
+            "modality": modality,
+            "search_space": cfg["search_space"],
+            "tuning_epochs": cfg["tuning_epochs"],
+            "augment": cfg.get("augment"),
+            "device": device,
+            "versions": package_versions(),
+        },
+        out_best,
+    )
