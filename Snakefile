@@ -17,7 +17,7 @@ min_version("9.0")
 configfile: "config.yaml"
 
 
-validate(config, "src/cinexai/schemas/config.schema.yaml")
+validate(config, "src/cinexai/schemas/config.schema.yaml", set_default=True)
 
 
 report: "workflow/report/workflow.rst"

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from cinexai.config import defaults
 from cinexai.evaluation.annotations import build_masks
 from cinexai.evaluation.score import score, score_arrays, scored_cells
 from cinexai.evaluation.tables import make_tables
@@ -32,6 +33,7 @@ from cinexai.leads import CINE_CHANNELS, LEADS
 SOURCES = ("ecg12", "cineecg", "mapped")
 POSTPROCESSING = ("positive", "absolute", "scaled")
 CFG = {
+    **defaults()["evaluation"],
     "threshold": "per_configuration",
     "threshold_step": 0.01,
     "controls": ["random", "oracle", "integrated_gradients_model_randomized"],
@@ -58,10 +60,10 @@ def cohort(root: Path, n_cases: int, rng: np.random.Generator) -> pd.DataFrame:
     cols = ["case_id", "annotator", "modality", "lead", "start_ms", "end_ms", "kind", "diagnosis"]
     pd.DataFrame(rows, columns=cols).to_csv(root / "annotations.csv", index=False)
     build_masks(
-        root / "annotations.csv",
-        root / "records.parquet",
-        root / "masks.parquet",
-        {"sampling_rate": 500, "window_ms": 400},
+        annotations=root / "annotations.csv",
+        records=root / "records.parquet",
+        out_masks=root / "masks.parquet",
+        cfg={"sampling_rate": 500, "window_ms": 400},
     )
     pred = (ids % 2).astype(np.int8)
     pred[: n_cases // 4] ^= 1
@@ -131,18 +133,18 @@ def run_grid(root: Path, n_cases: int, n_methods: int, seed: int = 0) -> dict[st
         for p in POSTPROCESSING:
             base = root / "scores" / a.parent.parent.name / a.parent.name / f"postprocessing={p}"
             score(
-                a,
-                root / "masks.parquet",
-                root / "predictions.parquet",
-                base / "part-0.parquet",
-                base / "sweep.parquet",
-                p,
-                CFG,
+                attributions=a,
+                masks=root / "masks.parquet",
+                predictions=root / "predictions.parquet",
+                out=base / "part-0.parquet",
+                out_sweep=base / "sweep.parquet",
+                postprocessing=p,
+                cfg=CFG,
             )
             scores.append(base / "part-0.parquet")
             sweeps.append(base / "sweep.parquet")
     c1, t1 = time.process_time(), time.perf_counter()
-    make_tables(scores, sweeps, root / "tables", CFG, seed)
+    make_tables(scores=scores, sweeps=sweeps, out_dir=root / "tables", cfg=CFG, seed=seed)
     c2, t2 = time.process_time(), time.perf_counter()
     return {
         "cases": n_cases,

@@ -19,9 +19,9 @@ import time
 from pathlib import Path
 
 import numpy as np
-import yaml
 from wfdb import processing
 
+from cinexai.config import load_config
 from cinexai.data.ingest import ingest
 from cinexai.io import read_table
 
@@ -42,8 +42,8 @@ def write_records(out: Path, n: int, seed: int) -> str:
     except ImportError:
         generate = None
     if generate is not None:
-        cfg = yaml.safe_load((ROOT / "config.yaml").read_text())["synthetic"]
-        generate(out, cfg, seed, n_records_target=n)
+        cfg = load_config(ROOT / "config.yaml")["synthetic"]
+        generate(out_dir=out, cfg=cfg, seed=seed, n_records_target=n)
         return "cinexai.data.synthetic.generate"
     fx = _fixture_module()
     rng = np.random.default_rng(seed)
@@ -101,11 +101,18 @@ def main() -> None:
         writer = write_records(data_dir, args.n, args.seed)
         elapsed = time.perf_counter() - t
         print(f"wrote {args.n} records with {writer} in {elapsed:.1f} s (not timed)")
-    cfg = yaml.safe_load((ROOT / "config.yaml").read_text())["data"]
+    cfg = load_config(ROOT / "config.yaml")["data"]
     cfg = {**cfg, "n_records": 10 * args.n, "reference_pool": 0}  # ingest every labelled record
     out = args.workdir / f"out-{args.n}"
     t, cpu = time.perf_counter(), _cpu_seconds()
-    ingest(data_dir, None, out, cfg, seed=args.seed, threads=args.threads)
+    ingest(
+        ptbxl_dir=data_dir,
+        annotations=None,
+        out_dir=out,
+        cfg=cfg,
+        seed=args.seed,
+        threads=args.threads,
+    )
     elapsed, cpu = time.perf_counter() - t, _cpu_seconds() - cpu
     n = len(read_table(out / "records.parquet"))
     print(

@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-import yaml
 
+from cinexai.config import load_config
 from cinexai.io import write_signals, write_table
 from cinexai.leads import CINE_CHANNELS, LEADS
 from cinexai.models.checkpoint import resolve_device
@@ -118,12 +118,12 @@ def seconds_per_trial(
 ) -> float:
     start = time.perf_counter()
     tune(
-        signals,
-        records,
-        root / f"{modality}.db",
-        root / f"{modality}.json",
-        modality,
-        {**cfg, "n_trials": trials},
+        signals=signals,
+        records=records,
+        study_db=root / f"{modality}.db",
+        out_best=root / f"{modality}.json",
+        modality=modality,
+        cfg={**cfg, "n_trials": trials},
         seed=0,
         threads=threads,
     )
@@ -137,7 +137,7 @@ def main() -> None:
     parser.add_argument("--tune-trials", type=int, default=2, help="0 skips the tune() timing")
     parser.add_argument("--device", default="cpu", help="cpu | cuda | auto")
     args = parser.parse_args()
-    cfg = {**yaml.safe_load(CONFIG.read_text())["models"], "device": args.device}
+    cfg = {**load_config(CONFIG)["models"], "device": args.device}
     configure_runtime(0, args.threads)
     device = resolve_device(args.device)
     tuning_epochs = int(cfg["tuning_epochs"])

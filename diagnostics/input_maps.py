@@ -20,10 +20,10 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-import yaml
 
 from cinexai.attribution.mapping import long_table, map_file
 from cinexai.attribution.run import split_ids
+from cinexai.config import load_config
 from cinexai.evaluation.score import score
 from cinexai.io import read_signals, read_table, write_table
 
@@ -34,7 +34,7 @@ def main() -> None:
     ap.add_argument("--config", type=Path, default=Path("config.yaml"))
     ap.add_argument("--postprocessing", default="absolute")
     args = ap.parse_args()
-    cfg = yaml.safe_load(args.config.read_text())["evaluation"]
+    cfg = load_config(args.config)["evaluation"]
     res = args.results
     records = res / "data/records.parquet"
     sig = read_signals(res / "data/windows.parquet")
@@ -52,17 +52,17 @@ def main() -> None:
                 {"source": "ecg12", "method": name, "registered_method": name},
             )
             mapped = Path(tmp) / f"{name}_mapped.parquet"
-            map_file(ecg12, mapped)
+            map_file(ecg12_attr=ecg12, out=mapped)
             for target, path in (("ecg12", ecg12), ("mapped", mapped)):
                 out = Path(tmp) / "scores.parquet"
                 score(
-                    path,
-                    res / "data/masks.parquet",
-                    res / "models/ecg12/predictions.parquet",
-                    out,
-                    Path(tmp) / "sweep.parquet",
-                    args.postprocessing,
-                    cfg,
+                    attributions=path,
+                    masks=res / "data/masks.parquet",
+                    predictions=res / "models/ecg12/predictions.parquet",
+                    out=out,
+                    out_sweep=Path(tmp) / "sweep.parquet",
+                    postprocessing=args.postprocessing,
+                    cfg=cfg,
                 )
                 s = read_table(out)
                 print(

@@ -1,13 +1,18 @@
-"""Configuration checks that a JSON schema cannot express, run when the DAG is built.
+"""Configuration: schema defaults and validation, and the checks a JSON schema cannot express.
 
-The schema (``cinexai/schemas/config.schema.yaml``, shipped as package data) rejects unknown
-keys and bad values; this module checks the relations between keys (split sums to 1, every
-method instance names a registered method, controls and figure settings name grid members,
-sources have a model) and that given paths exist. Each failure raises :class:`ConfigError` naming the key.
+The schema (``cinexai/schemas/config.schema.yaml``, shipped as package data) is the one home of
+every default: :func:`fill_defaults` gives each absent key its schema ``default:`` (nested
+sections too, as Snakemake's ``validate(..., set_default=True)`` does), so a config file names
+only what it changes. The schema rejects unknown keys and bad values; :func:`check_config` checks
+the relations between keys (split sums to 1, every method instance names a registered method,
+controls and figure settings name grid members, sources have a model) and that given paths
+exist. Each failure raises :class:`ConfigError` naming the key.
 """
 
 from __future__ import annotations
 
+import copy
+import functools
 import math
 from pathlib import Path
 from typing import Any
@@ -22,9 +27,37 @@ class ConfigError(ValueError):
     """A configuration value is wrong; the message names the key."""
 
 
+@functools.cache
+def _schema(path: Path) -> dict[str, Any]:
+    return yaml.safe_load(path.read_text())
+
+
+def _fill(instance: dict[str, Any], schema: dict[str, Any]) -> None:
+    for key, sub in schema.get("properties", {}).items():
+        if key not in instance and "default" in sub:
+            instance[key] = copy.deepcopy(sub["default"])
+        if isinstance(instance.get(key), dict):
+            _fill(instance[key], sub)
+
+
+def fill_defaults(config: dict[str, Any], schema: str | Path = SCHEMA) -> dict[str, Any]:
+    """Give every absent key its schema default, recursing into sections; return ``config``.
+
+    Present keys are kept as they are (also when invalid: validation reports them).
+    """
+    _fill(config, _schema(Path(schema)))
+    return config
+
+
+def defaults() -> dict[str, Any]:
+    """The full default configuration, from the schema alone (a fresh copy)."""
+    return fill_defaults({})
+
+
 def validate_schema(config: dict[str, Any], schema: str | Path = SCHEMA) -> None:
-    """Validate against the JSON schema; the error names the offending key path."""
-    spec = yaml.safe_load(Path(schema).read_text())
+    """Fill schema defaults into ``config``, then validate it; the error names the key path."""
+    spec = _schema(Path(schema))
+    fill_defaults(config, schema)
     error = jsonschema.exceptions.best_match(
         jsonschema.Draft202012Validator(spec).iter_errors(config)
     )
@@ -85,8 +118,8 @@ def check_config(config: dict[str, Any]) -> None:
 
 
 def load_config(path: str | Path, **overrides: Any) -> dict[str, Any]:
-    """Load a YAML config, apply top-level overrides, validate schema and relations."""
-    config = yaml.safe_load(Path(path).read_text())
+    """Load a YAML config, apply top-level overrides, fill defaults, validate schema and relations."""
+    config = yaml.safe_load(Path(path).read_text()) or {}
     config.update(overrides)
     validate_schema(config)
     check_config(config)

@@ -15,6 +15,7 @@ from cinexai.attribution.run import (
     randomization_seed,
     randomized_models,
 )
+from cinexai.config import defaults
 from cinexai.io import (
     file_sha256,
     read_metadata,
@@ -24,7 +25,7 @@ from cinexai.io import (
     write_table,
 )
 
-CFG = {"output": "probability", "one_pass": True, "batch_size": 64, "device": "cpu"}
+CFG = {**defaults()["attribution"], "batch_size": 64, "device": "cpu"}
 IG = {"method": "integrated_gradients", "n_steps": 6, "nt_samples": 3}
 
 
@@ -43,14 +44,14 @@ def _run(
 ) -> None:
     signals = paths["windows"] if source == "ecg12" else paths["cineecg"]
     attribute(
-        signals,
-        paths["records"],
-        paths[model],
-        out,
-        source,
-        name,
-        IG if method_cfg is None else method_cfg,
-        CFG if cfg is None else cfg,
+        signals=signals,
+        records=paths["records"],
+        model=paths[model],
+        out=out,
+        source=source,
+        name=name,
+        method_cfg=IG if method_cfg is None else method_cfg,
+        cfg=CFG if cfg is None else cfg,
         seed=3,
     )
 
@@ -127,26 +128,26 @@ def test_model_source_mismatch_names_model_and_channels(dataset: dict, tmp_path:
 def test_source_channel_mismatch(dataset: dict, tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=r"source 'cineecg' expects channels \['x', 'y', 'z'\]"):
         attribute(
-            dataset["windows"],
-            dataset["records"],
-            dataset["model3"],
-            tmp_path / "o.parquet",
-            "cineecg",
-            "ig",
-            IG,
-            CFG,
+            signals=dataset["windows"],
+            records=dataset["records"],
+            model=dataset["model3"],
+            out=tmp_path / "o.parquet",
+            source="cineecg",
+            name="ig",
+            method_cfg=IG,
+            cfg=CFG,
             seed=0,
         )
     with pytest.raises(ValueError, match="mapped"):
         attribute(
-            dataset["windows"],
-            dataset["records"],
-            dataset["model12"],
-            tmp_path / "o.parquet",
-            "mapped",
-            "ig",
-            IG,
-            CFG,
+            signals=dataset["windows"],
+            records=dataset["records"],
+            model=dataset["model12"],
+            out=tmp_path / "o.parquet",
+            source="mapped",
+            name="ig",
+            method_cfg=IG,
+            cfg=CFG,
             seed=0,
         )
     assert not (tmp_path / "o.parquet").exists()

@@ -54,7 +54,7 @@ def test_map_file(tmp_path: Path) -> None:
     src = tmp_path / "source=ecg12" / "method=ig" / "part-0.parquet"
     out = tmp_path / "source=mapped" / "method=ig" / "part-0.parquet"
     _ecg12_file(src, phi, [9, 3])
-    map_file(src, out)
+    map_file(ecg12_attr=src, out=out)
     df = read_table(out)
     assert list(df.columns) == ["case_id", "channel", "t", "time_ms", "phi"]
     assert set(df["channel"]) == {"x", "y", "z"} and len(df) == 2 * 3 * 5
@@ -75,7 +75,7 @@ def test_map_file_missing_lead_names_case_and_writes_nothing(tmp_path: Path) -> 
     df = read_table(src)
     write_table(df[~((df.case_id == 6) & (df.channel == "V4"))], src, read_metadata(src))
     with pytest.raises(ValueError, match=r"case 6 .*missing leads: \['V4'\]"):
-        map_file(src, out)
+        map_file(ecg12_attr=src, out=out)
     assert not out.exists()
 
 
@@ -88,4 +88,4 @@ def test_map_file_rejects_other_sources(tmp_path: Path) -> None:
         {"source": "cineecg"},
     )
     with pytest.raises(ValueError, match="source=ecg12"):
-        map_file(src, tmp_path / "out.parquet")
+        map_file(ecg12_attr=src, out=tmp_path / "out.parquet")

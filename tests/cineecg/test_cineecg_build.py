@@ -30,7 +30,7 @@ def windows(tmp_path):
 def test_build_round_trip(tmp_path, windows):
     path, X = windows
     out_c, out_v = tmp_path / "cineecg.parquet", tmp_path / "vcg.parquet"
-    build(path, out_c, out_v, CFG)
+    build(windows=path, out_cineecg=out_c, out_vcg=out_v, cfg=CFG)
     cine, vcg = read_signals(out_c), read_signals(out_v)
     for sig, channels in ((cine, CINE_CHANNELS), (vcg, C.VCG_CHANNELS)):
         assert list(sig.ids) == [11, 7, 42]
@@ -54,15 +54,22 @@ def test_nan_window_names_the_record(tmp_path, windows):
     write_signals(path, [11, 7, 42], X, LEADS, FS)
     out_c = tmp_path / "cineecg.parquet"
     with pytest.raises(ValueError, match="record id 7"):
-        build(path, out_c, tmp_path / "vcg.parquet", CFG)
+        build(windows=path, out_cineecg=out_c, out_vcg=tmp_path / "vcg.parquet", cfg=CFG)
     assert not out_c.exists()
 
 
 def test_wrong_channels_and_bad_cfg_are_named(tmp_path, windows):
     path, X = windows
     with pytest.raises(ValueError, match="stt_path_mm"):
-        build(path, tmp_path / "c.parquet", tmp_path / "v.parquet", {**CFG, "stt_path_mm": 0})
+        build(
+            windows=path,
+            out_cineecg=tmp_path / "c.parquet",
+            out_vcg=tmp_path / "v.parquet",
+            cfg={**CFG, "stt_path_mm": 0},
+        )
     bad = tmp_path / "bad.parquet"
     write_signals(bad, [1, 2, 3], X[:, :8], [f"L{i}" for i in range(8)], FS)
     with pytest.raises(ValueError, match="channels"):
-        build(bad, tmp_path / "c.parquet", tmp_path / "v.parquet", CFG)
+        build(
+            windows=bad, out_cineecg=tmp_path / "c.parquet", out_vcg=tmp_path / "v.parquet", cfg=CFG
+        )

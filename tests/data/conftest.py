@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 import wfdb
 
+from cinexai.config import defaults
 from cinexai.data import synthetic
 from cinexai.leads import LEADS, twelve_from_eight
 
@@ -266,6 +267,7 @@ def build_fixture(root: Path, seed: int = 0) -> dict:
 
 
 DATA_CFG = {
+    **defaults()["data"],
     "sampling_rate": 500,
     "window_ms": 400,
     "n_records": 1000,
@@ -291,7 +293,14 @@ def ingested(
 
     root, truth = ptbxl_fixture
     out = tmp_path_factory.mktemp("ingested")
-    ingest(root, root / "annotations.csv", out, dict(DATA_CFG), seed=0, threads=1)
+    ingest(
+        ptbxl_dir=root,
+        annotations=root / "annotations.csv",
+        out_dir=out,
+        cfg=dict(DATA_CFG),
+        seed=0,
+        threads=1,
+    )
     return out, truth
 
 

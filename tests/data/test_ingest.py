@@ -121,7 +121,13 @@ def test_missing_case_id_raises(ptbxl_fixture, helpers, tmp_path: Path) -> None:
     path = tmp_path / "ann.csv"
     pd.DataFrame({"case_id": [701, 424242]}).to_csv(path, index=False)
     with pytest.raises(ValueError, match="424242"):
-        ingest(root, path, tmp_path / "out", dict(helpers.DATA_CFG), seed=0)
+        ingest(
+            ptbxl_dir=root,
+            annotations=path,
+            out_dir=tmp_path / "out",
+            cfg=dict(helpers.DATA_CFG),
+            seed=0,
+        )
     assert not (tmp_path / "out" / "records.parquet").exists()
 
 
@@ -130,12 +136,21 @@ def test_deterministic_with_a_pool(ingested, ptbxl_fixture, helpers, tmp_path: P
     out, _ = ingested
     root, _ = ptbxl_fixture
     cfg = dict(helpers.DATA_CFG)
-    ingest(root, root / "annotations.csv", tmp_path / "a", cfg, seed=0, threads=2)
+    ingest(
+        ptbxl_dir=root,
+        annotations=root / "annotations.csv",
+        out_dir=tmp_path / "a",
+        cfg=cfg,
+        seed=0,
+        threads=2,
+    )
     first, again = _tables(out), _tables(tmp_path / "a")
     pd.testing.assert_frame_equal(first[0], again[0])
     pd.testing.assert_frame_equal(first[1], again[1])
     np.testing.assert_array_equal(first[2].X, again[2].X)
-    ingest(root, None, tmp_path / "b", dict(helpers.DATA_CFG), seed=1)
+    ingest(
+        ptbxl_dir=root, annotations=None, out_dir=tmp_path / "b", cfg=dict(helpers.DATA_CFG), seed=1
+    )
     other = read_table(tmp_path / "b" / "records.parquet")
     assert "evaluation" not in set(other["split"])
     shared = first[0].merge(other, on="ecg_id")

@@ -12,10 +12,12 @@ import pytest
 import wfdb
 
 from cinexai.cineecg.constants import FORWARD_DOWER
+from cinexai.config import defaults
 from cinexai.data import dipole, synthetic
 from cinexai.leads import LEADS
 
 TINY = {
+    **defaults()["synthetic"],
     "n_patients": 12,
     "records_per_patient": [1, 2],
     "n_evaluation": 10,
@@ -38,7 +40,7 @@ CSVS = ("ptbxl_database.csv", "scp_statements.csv", "annotations.csv", "syntheti
 @pytest.fixture(scope="module")
 def cohort(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("syn") / "synthetic-ptbxl"
-    synthetic.generate(out, TINY, seed=7)
+    synthetic.generate(out_dir=out, cfg=TINY, seed=7)
     return out
 
 
@@ -65,8 +67,8 @@ def test_forward_dower_signs() -> None:
 
 def test_same_seed_is_identical_and_other_seed_differs(cohort: Path, tmp_path: Path) -> None:
     again, other = tmp_path / "again", tmp_path / "other"
-    synthetic.generate(again, TINY, seed=7)
-    synthetic.generate(other, TINY, seed=8)
+    synthetic.generate(out_dir=again, cfg=TINY, seed=7)
+    synthetic.generate(out_dir=other, cfg=TINY, seed=8)
     for name in CSVS:
         assert filecmp.cmp(cohort / name, again / name, shallow=False), name
     assert not filecmp.cmp(
@@ -83,7 +85,9 @@ def test_generate_replaces_existing_dir_and_leaves_no_temp(tmp_path: Path) -> No
     out = tmp_path / "syn"
     out.mkdir()
     (out / "stale.txt").write_text("old")
-    synthetic.generate(out, {**TINY, "n_patients": 2, "n_evaluation": 2, "n_defective": 0}, 1)
+    synthetic.generate(
+        out_dir=out, cfg={**TINY, "n_patients": 2, "n_evaluation": 2, "n_defective": 0}, seed=1
+    )
     assert not (out / "stale.txt").exists() and (out / "ptbxl_database.csv").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["syn"]
 

@@ -6,10 +6,12 @@ import numpy as np
 import pytest
 from conftest import CASE
 
+from cinexai.config import defaults
 from cinexai.evaluation.postprocessing import apply
 from cinexai.figures.case import display_map, render_case, render_summary
 
 FAST = {
+    **defaults()["figures"],
     "method": "integrated_gradients_normal_ref",
     "postprocessing": "scaled",
     "dpi": 60,
@@ -40,16 +42,16 @@ def test_display_map_flips_sign_for_normal_cases():
 
 def _render(results, case, out):
     render_case(
-        case,
-        results["windows"],
-        results["cineecg"],
-        results["attributions"],
-        results["masks"],
-        results["pred12"],
-        results["predcine"],
-        results["scores"],
-        out,
-        FAST,
+        case_id=case,
+        windows=results["windows"],
+        cineecg=results["cineecg"],
+        attributions_root=results["attributions"],
+        masks=results["masks"],
+        predictions_ecg12=results["pred12"],
+        predictions_cineecg=results["predcine"],
+        scores_root=results["scores"],
+        out_dir=out,
+        cfg=FAST,
     )
 
 
@@ -69,6 +71,13 @@ def test_render_case_names_a_missing_case(results, tmp_path):
 def test_render_summary(results, tmp_path):
     scores = sorted(results["scores"].glob("**/part-0.parquet"))
     sweeps = sorted(results["scores"].glob("**/sweep.parquet"))
-    render_summary(scores, sweeps, tmp_path, n_resamples=200)
+    render_summary(
+        score_files=scores,
+        sweep_files=sweeps,
+        out_dir=tmp_path,
+        n_resamples=200,
+        confidence=0.95,
+        seed=0,
+    )
     assert (tmp_path / "dice_by_config.png").stat().st_size > 1000
     assert (tmp_path / "threshold_curves.png").stat().st_size > 1000

@@ -37,7 +37,7 @@ def _scores(seed: int = 0) -> pd.DataFrame:
 
 def test_intervals_bracket_the_group_mean():
     scores = _scores()
-    table = dice_intervals(scores, n_resamples=300)
+    table = dice_intervals(scores, n_resamples=300, confidence=0.95, seed=0)
     assert len(table) == 8
     expected = scores.groupby(["source", "method", "postprocessing"])["dice"].mean()
     got = table.set_index(["source", "method", "postprocessing"])["mean"]
@@ -48,7 +48,7 @@ def test_intervals_bracket_the_group_mean():
 def test_constant_group_gets_no_interval_but_keeps_its_mean():
     scores = _scores()
     scores.loc[scores["method"] == "random", "dice"] = 0.5
-    table = dice_intervals(scores, n_resamples=300)
+    table = dice_intervals(scores, n_resamples=300, confidence=0.95, seed=0)
     const = table[table["method"] == "random"]
     assert (const["mean"] == 0.5).all() and const["low"].isna().all()
 
@@ -71,7 +71,7 @@ def test_threshold_curves_average_long_per_case_sweeps():
 
 
 def test_plots_are_written(tmp_path):
-    plot_dice_by_config(_scores(), tmp_path / "d.png", n_resamples=200)
+    plot_dice_by_config(_scores(), tmp_path / "d.png", n_resamples=200, confidence=0.95, seed=0)
     sweep = pd.DataFrame(
         {
             "source": "mapped",

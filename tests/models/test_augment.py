@@ -8,13 +8,21 @@ import numpy as np
 import pytest
 import torch
 
+from cinexai.config import defaults
 from cinexai.io import read_json
 from cinexai.models.augment import TimeMask
 from cinexai.models.checkpoint import load_model
 from cinexai.models.training import train
 
 PARAMS = {"depth": 1, "width": 8, "kernel_size": 5, "dropout": 0.0, "lr": 3e-3, "batch_size": 16}
-CFG = {"device": "cpu", "max_epochs": 3, "patience": 3, "early_stopping_fraction": 0.15}
+CFG = {
+    **defaults()["models"],
+    "device": "cpu",
+    "max_epochs": 3,
+    "patience": 3,
+    "early_stopping_fraction": 0.15,
+    "augment": {"time_mask": {"probability": 0.0, "width_ms": [40, 120]}},  # no augmentation
+}
 
 
 def _signals(n: int = 64, c: int = 12, t: int = 200) -> torch.Tensor:
@@ -77,14 +85,14 @@ def test_training_uses_the_configured_mask_and_records_it(problem, tmp_path: Pat
     for name, c in (("plain", CFG), ("masked", cfg), ("masked2", cfg)):
         d = tmp_path / name
         train(
-            signals,
-            records,
-            PARAMS,
-            d / "model.pt",
-            d / "metrics.json",
-            d / "predictions.parquet",
-            "ecg12",
-            c,
+            signals=signals,
+            records=records,
+            best_params=PARAMS,
+            out_model=d / "model.pt",
+            out_metrics=d / "metrics.json",
+            out_predictions=d / "predictions.parquet",
+            modality="ecg12",
+            cfg=c,
             seed=3,
             threads=1,
         )

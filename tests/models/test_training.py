@@ -9,25 +9,33 @@ import pandas as pd
 import pytest
 import torch
 
+from cinexai.config import defaults
 from cinexai.io import file_sha256, read_json, read_table
 from cinexai.models.checkpoint import load_model
 from cinexai.models.data import Split
 from cinexai.models.training import early_stopping_split, train
 
 PARAMS = {"depth": 1, "width": 16, "kernel_size": 7, "dropout": 0.1, "lr": 3e-3, "batch_size": 16}
-CFG = {"device": "cpu", "max_epochs": 30, "patience": 8, "early_stopping_fraction": 0.15}
+CFG = {
+    **defaults()["models"],
+    "device": "cpu",
+    "max_epochs": 30,
+    "patience": 8,
+    "early_stopping_fraction": 0.15,
+    "augment": {"time_mask": {"probability": 0.0, "width_ms": [40, 120]}},  # no augmentation
+}
 
 
 def _run(signals: Path, records: Path, out: Path, modality: str = "ecg12", cfg: dict = CFG) -> Path:
     train(
-        signals,
-        records,
-        PARAMS,
-        out / "model.pt",
-        out / "metrics.json",
-        out / "predictions.parquet",
-        modality,
-        cfg,
+        signals=signals,
+        records=records,
+        best_params=PARAMS,
+        out_model=out / "model.pt",
+        out_metrics=out / "metrics.json",
+        out_predictions=out / "predictions.parquet",
+        modality=modality,
+        cfg=cfg,
         seed=3,
         threads=1,
     )

@@ -9,10 +9,13 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
+from cinexai.config import defaults
 from cinexai.io import read_json
 from cinexai.models.tuning import SEARCH_KEYS, tune
 
 CFG = {
+    **defaults()["models"],
+    "augment": {"time_mask": {"probability": 0.0, "width_ms": [40, 120]}},  # no augmentation
     "device": "cpu",
     "n_trials": 2,
     "tuning_epochs": 2,
@@ -29,7 +32,16 @@ FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
 
 
 def _tune(data: tuple[Path, Path], db: Path, out: Path, **overrides) -> dict:
-    tune(data[0], data[1], db, out, "cineecg", {**CFG, **overrides}, seed=5, threads=1)
+    tune(
+        signals=data[0],
+        records=data[1],
+        study_db=db,
+        out_best=out,
+        modality="cineecg",
+        cfg={**CFG, **overrides},
+        seed=5,
+        threads=1,
+    )
     return read_json(out)
 
 

@@ -3,14 +3,14 @@ from cinexai.workflow import logged
 
 with logged(snakemake):
     attribute(
-        snakemake.input.signals,
-        snakemake.input.records,
-        snakemake.input.model,
-        snakemake.output[0],
-        snakemake.wildcards.source,
-        snakemake.wildcards.method,
-        snakemake.params.method_cfg,
-        snakemake.params.cfg,
-        snakemake.params.seed,
+        signals=snakemake.input.signals,
+        records=snakemake.input.records,
+        model=snakemake.input.model,
+        out=snakemake.output[0],
+        source=snakemake.wildcards.source,
+        name=snakemake.wildcards.method,
+        method_cfg=snakemake.params.method_cfg,
+        cfg=snakemake.params.cfg,
+        seed=snakemake.params.seed,
         threads=snakemake.threads,
     )

@@ -5,14 +5,14 @@ from cinexai.workflow import logged
 
 with logged(snakemake):
     render_case(
-        int(snakemake.wildcards.case),
-        snakemake.input.windows,
-        snakemake.input.cineecg,
-        snakemake.params.attributions_root,
-        snakemake.input.masks,
-        snakemake.input.predictions_ecg12,
-        snakemake.input.predictions_cineecg,
-        snakemake.params.scores_root,
-        Path(snakemake.output.ecg12).parent,
-        snakemake.params.cfg,
+        case_id=int(snakemake.wildcards.case),
+        windows=snakemake.input.windows,
+        cineecg=snakemake.input.cineecg,
+        attributions_root=snakemake.params.attributions_root,
+        masks=snakemake.input.masks,
+        predictions_ecg12=snakemake.input.predictions_ecg12,
+        predictions_cineecg=snakemake.input.predictions_cineecg,
+        scores_root=snakemake.params.scores_root,
+        out_dir=Path(snakemake.output.ecg12).parent,
+        cfg=snakemake.params.cfg,
     )

@@ -3,8 +3,8 @@ from cinexai.workflow import logged
 
 with logged(snakemake):
     build(
-        snakemake.input.windows,
-        snakemake.output.cineecg,
-        snakemake.output.vcg,
-        snakemake.params.cfg,
+        windows=snakemake.input.windows,
+        out_cineecg=snakemake.output.cineecg,
+        out_vcg=snakemake.output.vcg,
+        cfg=snakemake.params.cfg,
     )

@@ -4,4 +4,8 @@ from cinexai.data.synthetic import generate
 from cinexai.workflow import logged
 
 with logged(snakemake):
-    generate(Path(snakemake.output.database).parent, snakemake.params.cfg, snakemake.params.seed)
+    generate(
+        out_dir=Path(snakemake.output.database).parent,
+        cfg=snakemake.params.cfg,
+        seed=snakemake.params.seed,
+    )

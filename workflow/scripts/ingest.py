@@ -5,10 +5,10 @@ from cinexai.workflow import logged
 
 with logged(snakemake):
     ingest(
-        Path(snakemake.input.database).parent,
-        snakemake.input.get("annotations") or None,
-        Path(snakemake.output.windows).parent,
-        snakemake.params.cfg,
-        snakemake.params.seed,
+        ptbxl_dir=Path(snakemake.input.database).parent,
+        annotations=snakemake.input.get("annotations") or None,
+        out_dir=Path(snakemake.output.windows).parent,
+        cfg=snakemake.params.cfg,
+        seed=snakemake.params.seed,
         threads=snakemake.threads,
     )

@@ -2,4 +2,4 @@ from cinexai.attribution.mapping import map_file
 from cinexai.workflow import logged
 
 with logged(snakemake):
-    map_file(snakemake.input[0], snakemake.output[0])
+    map_file(ecg12_attr=snakemake.input[0], out=snakemake.output[0])

@@ -3,8 +3,8 @@ from cinexai.workflow import logged
 
 with logged(snakemake):
     build_masks(
-        snakemake.input.annotations,
-        snakemake.input.records,
-        snakemake.output[0],
-        snakemake.params.cfg,
+        annotations=snakemake.input.annotations,
+        records=snakemake.input.records,
+        out_masks=snakemake.output[0],
+        cfg=snakemake.params.cfg,
     )

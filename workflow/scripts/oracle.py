@@ -3,9 +3,9 @@ from cinexai.workflow import logged
 
 with logged(snakemake):
     oracle(
-        snakemake.input.masks,
-        snakemake.wildcards.source,
-        snakemake.output[0],
-        snakemake.params.cfg,
-        snakemake.params.seed,
+        masks=snakemake.input.masks,
+        source=snakemake.wildcards.source,
+        out=snakemake.output[0],
+        cfg=snakemake.params.cfg,
+        seed=snakemake.params.seed,
     )

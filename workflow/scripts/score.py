@@ -3,11 +3,11 @@ from cinexai.workflow import logged
 
 with logged(snakemake):
     score(
-        snakemake.input.attributions,
-        snakemake.input.masks,
-        snakemake.input.predictions,
-        snakemake.output.scores,
-        snakemake.output.sweep,
-        snakemake.wildcards.pp,
-        snakemake.params.cfg,
+        attributions=snakemake.input.attributions,
+        masks=snakemake.input.masks,
+        predictions=snakemake.input.predictions,
+        out=snakemake.output.scores,
+        out_sweep=snakemake.output.sweep,
+        postprocessing=snakemake.wildcards.pp,
+        cfg=snakemake.params.cfg,
     )

@@ -5,9 +5,9 @@ from cinexai.workflow import logged
 
 with logged(snakemake):
     make_tables(
-        list(snakemake.input.scores),
-        list(snakemake.input.sweeps),
-        Path(snakemake.output.indices).parent,
-        snakemake.params.cfg,
-        snakemake.params.seed,
+        scores=list(snakemake.input.scores),
+        sweeps=list(snakemake.input.sweeps),
+        out_dir=Path(snakemake.output.indices).parent,
+        cfg=snakemake.params.cfg,
+        seed=snakemake.params.seed,
     )

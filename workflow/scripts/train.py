@@ -3,14 +3,14 @@ from cinexai.workflow import logged
 
 with logged(snakemake):
     train(
-        snakemake.input.signals,
-        snakemake.input.records,
-        snakemake.input.best,
-        snakemake.output.model,
-        snakemake.output.metrics,
-        snakemake.output.predictions,
-        snakemake.wildcards.modality,
-        snakemake.params.cfg,
-        snakemake.params.seed,
+        signals=snakemake.input.signals,
+        records=snakemake.input.records,
+        best_params=snakemake.input.best,
+        out_model=snakemake.output.model,
+        out_metrics=snakemake.output.metrics,
+        out_predictions=snakemake.output.predictions,
+        modality=snakemake.wildcards.modality,
+        cfg=snakemake.params.cfg,
+        seed=snakemake.params.seed,
         threads=snakemake.threads,
     )

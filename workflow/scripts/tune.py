@@ -3,12 +3,12 @@ from cinexai.workflow import logged
 
 with logged(snakemake):
     tune(
-        snakemake.input.signals,
-        snakemake.input.records,
-        snakemake.params.study,
-        snakemake.output.best,
-        snakemake.wildcards.modality,
-        snakemake.params.cfg,
-        snakemake.params.seed,
+        signals=snakemake.input.signals,
+        records=snakemake.input.records,
+        study_db=snakemake.params.study,
+        out_best=snakemake.output.best,
+        modality=snakemake.wildcards.modality,
+        cfg=snakemake.params.cfg,
+        seed=snakemake.params.seed,
         threads=snakemake.threads,
     )

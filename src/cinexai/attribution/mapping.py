@@ -94,7 +94,7 @@ def long_table(
     )
 
 
-def map_file(ecg12_attr: str | os.PathLike[str], out: str | os.PathLike[str]) -> None:
+def map_file(*, ecg12_attr: str | os.PathLike[str], out: str | os.PathLike[str]) -> None:
     """Map a ``source=ecg12`` attribution file to ``source=mapped`` (x, y, z share Eq. 2)."""
     meta = read_metadata(ecg12_attr)
     if meta.get("source", "ecg12") != "ecg12":

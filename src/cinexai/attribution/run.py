@@ -35,14 +35,8 @@ log = logging.getLogger(__name__)
 
 #: Channels each directly attributed source must have.
 SOURCE_CHANNELS = {"ecg12": list(LEADS), "cineecg": list(CINE_CHANNELS)}
-#: Defaults of the ``attribution:`` keys this stage reads.
-CFG_DEFAULTS = {
-    "output": "probability",
-    "one_pass": True,
-    "batch_size": 256,
-    "cases_per_batch": 1,
-    "device": "cpu",
-}
+#: The ``attribution:`` keys this stage reads (their defaults live in the config schema).
+SETTINGS = ("output", "one_pass", "batch_size", "cases_per_batch", "device")
 
 
 def split_ids(records: pd.DataFrame, path: str | os.PathLike[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -135,7 +129,7 @@ def randomized_models(model: torch.nn.Module, seed: int) -> Callable[[np.ndarray
 
 
 def _settings(cfg: dict[str, Any]) -> dict[str, Any]:
-    settings = {**CFG_DEFAULTS, **{k: cfg[k] for k in CFG_DEFAULTS if k in cfg}}
+    settings = {k: cfg[k] for k in SETTINGS}
     if settings["output"] not in base.OUTPUTS:
         raise ValueError(
             f"attribution.output must be one of {base.OUTPUTS}, got {settings['output']!r}"
@@ -171,6 +165,7 @@ def compute(
 
 
 def attribute(
+    *,
     signals: str | os.PathLike[str],
     records: str | os.PathLike[str],
     model: str | os.PathLike[str],

@@ -24,11 +24,11 @@ PathLike = str | os.PathLike[str]
 
 
 def _resolve_cfg(cfg: dict[str, Any]) -> dict[str, Any]:
-    """Fill defaults and validate ``config["cineecg"]``; ValueError names a bad key."""
+    """Validate ``config["cineecg"]`` (defaults filled by the schema); ValueError names a bad key."""
     out = {
-        "vcg": cfg.get("vcg", C.DEFAULT_VCG_METHOD),
-        "qrs_path_mm": float(cfg.get("qrs_path_mm", C.QRS_PATH_MM)),
-        "stt_path_mm": float(cfg.get("stt_path_mm", C.STT_PATH_MM)),
+        "vcg": cfg["vcg"],
+        "qrs_path_mm": float(cfg["qrs_path_mm"]),
+        "stt_path_mm": float(cfg["stt_path_mm"]),
     }
     vcg_matrix(out["vcg"])
     for key in ("qrs_path_mm", "stt_path_mm"):
@@ -50,7 +50,9 @@ def _check_windows(signals: io.SignalSet, path: PathLike) -> None:
         )
 
 
-def build(windows: PathLike, out_cineecg: PathLike, out_vcg: PathLike, cfg: dict[str, Any]) -> None:
+def build(
+    *, windows: PathLike, out_cineecg: PathLike, out_vcg: PathLike, cfg: dict[str, Any]
+) -> None:
     """Compute the VCG and the CineECG-like trajectory of every window and write both files.
 
     Both outputs keep the window ids and sample count; cineecg.parquet also holds ``qrs_end``

@@ -35,10 +35,6 @@ from cinexai.leads import LEADS
 
 log = logging.getLogger(__name__)
 
-#: Default minimum number of detected beats for a median beat (config key ``data.min_beats``).
-MIN_BEATS = 3
-#: Default mains frequency for the notch filter (config key ``data.mains_hz``; null disables).
-MAINS_HZ = 50.0
 FILENAME_COLUMN = {500: "filename_hr", 100: "filename_lr"}
 
 RECORDS_SCHEMA = pa.schema(
@@ -118,6 +114,7 @@ def run_records(tasks: list[tuple[int, Path]], worker: partial, threads: int) ->
 
 
 def ingest(
+    *,
     ptbxl_dir: str | Path,
     annotations: str | Path | None,
     out_dir: str | Path,
@@ -144,8 +141,8 @@ def ingest(
         process_record,
         fs=fs,
         n_samples=n_samples,
-        min_beats=int(cfg.get("min_beats", MIN_BEATS)),
-        mains_hz=cfg.get("mains_hz", MAINS_HZ),
+        min_beats=int(cfg["min_beats"]),
+        mains_hz=cfg["mains_hz"],
     )
     tasks = [(int(i), ptbxl_dir / db.at[i, FILENAME_COLUMN[fs]]) for i in selected.index]
     outcomes = run_records(tasks, worker, threads)

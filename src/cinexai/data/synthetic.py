@@ -86,30 +86,6 @@ MIN_QRS_MS, MIN_REST_MS = 25.0, 50.0
 ADC_GAIN = 1000.0  # digital units per mV, as PTB-XL
 ANNOTATOR = "synthetic-truth"
 
-#: Keys read with defaults when absent from ``config["synthetic"]``.
-DEFAULTS: dict[str, Any] = {
-    "n_patients": 450,
-    "records_per_patient": [1, 3],
-    "n_evaluation": 20,
-    "duration_s": 10,
-    "abnormal_fraction": 0.5,
-    "families": list(dipole.FAMILIES),
-    "severity": [0.15, 1.0],
-    "noise": {
-        "white_mv": 0.02,
-        "baseline_wander_mv": 0.10,
-        "mains_mv": 0.01,
-        "artefact_probability": 0.05,
-    },
-    "truth_threshold": 0.10,
-    "n_defective": 3,
-    "evaluation_severity": None,
-    "truth_reference_severity": 0.6,
-    "truth_normal_max_coverage": 0.25,
-    "truth_merge_gap_ms": 20.0,
-    "sign_probability": 0.7,
-}
-
 #: PTB-XL statements used by the generator: code -> (description, kind, class, subclass).
 SCP_STATEMENTS: dict[str, tuple[str, str, str | None, str | None]] = {
     "NORM": ("normal ECG", "diagnostic", "NORM", "NORM"),
@@ -160,8 +136,8 @@ def _rng(seed: int, stream: int, index: int = 0) -> np.random.Generator:
 
 
 def resolve_config(cfg: dict[str, Any]) -> dict[str, Any]:
-    """``cfg`` over :data:`DEFAULTS`, validated; errors name the offending key."""
-    out = {**DEFAULTS, **cfg, "noise": {**DEFAULTS["noise"], **cfg.get("noise", {})}}
+    """``cfg`` (``config["synthetic"]``, schema defaults filled) checked; errors name the key."""
+    out = dict(cfg)
     unknown = sorted(set(out["families"]) - set(dipole.FAMILIES))
     if unknown:
         raise KeyError(
@@ -588,7 +564,7 @@ def _atomic_dir(out_dir: Path) -> Iterator[Path]:
 
 
 def generate(
-    out_dir: str | Path, cfg: dict[str, Any], seed: int, n_records_target: int | None = None
+    *, out_dir: str | Path, cfg: dict[str, Any], seed: int, n_records_target: int | None = None
 ) -> None:
     """Write the synthetic PTB-XL (see module docstring) to ``out_dir``, atomically.
 

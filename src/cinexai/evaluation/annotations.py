@@ -241,6 +241,7 @@ def window_geometry(cfg: dict) -> tuple[float, float, int]:
 
 
 def build_masks(
+    *,
     annotations: str | os.PathLike[str],
     records: str | os.PathLike[str],
     out_masks: str | os.PathLike[str],

@@ -59,11 +59,11 @@ def oracle_phi(
 
 
 def oracle(
-    masks: str | os.PathLike[str], source: str, out: str | os.PathLike[str], cfg: dict, seed: int
+    *, masks: str | os.PathLike[str], source: str, out: str | os.PathLike[str], cfg: dict, seed: int
 ) -> None:
     """Stage entry: write the oracle control as ``attributions/source=S/method=oracle`` file.
 
-    ``cfg`` is ``config["evaluation"]`` (``oracle_noise``, default 0.1). The noise generator is
+    ``cfg`` is ``config["evaluation"]`` (``oracle_noise``). The noise generator is
     seeded with ``[seed, crc32(source)]``.
     """
     target = target_of(source)
@@ -74,7 +74,7 @@ def oracle(
     mask_meta = read_metadata(masks)
     n_samples = int(mask_meta.get("n_samples", mask_df["t"].max() + 1))
     fs = float(mask_meta.get("fs", 500.0))
-    noise = float(cfg.get("oracle_noise", 0.1))
+    noise = float(cfg["oracle_noise"])
     rng_seed = [int(seed), zlib.crc32(source.encode())]
     phi, cases = oracle_phi(mask_df, channels, n_samples, noise, np.random.default_rng(rng_seed))
     n_case, n_ch = len(cases), len(channels)
@@ -148,7 +148,7 @@ def control_checks(
     Top-level values hold over every target where the check applies; ``per_target`` gives
     the values and numbers behind them; ``definitions`` states each check.
     """
-    min_oracle = float(cfg.get("oracle_min_dice", 0.9))
+    min_oracle = float(cfg["oracle_min_dice"])
     randomized = [c for c in names if c not in ("random", ORACLE)]
     per_target: dict[str, dict[str, Any]] = {}
     for ref in table1[table1["n"] > 0].to_dict("records"):

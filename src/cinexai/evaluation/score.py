@@ -141,6 +141,7 @@ def score_arrays(
 
 
 def score(
+    *,
     attributions: str | os.PathLike[str],
     masks: str | os.PathLike[str],
     predictions: str | os.PathLike[str],
@@ -161,8 +162,8 @@ def score(
     label = f"score[source={source}, method={method}, postprocessing={postprocessing}]"
     if postprocessing not in pp.REGISTRY:
         raise KeyError(f"{label}: unknown post-processing; known: {sorted(pp.REGISTRY)}")
-    mode = cfg.get("threshold", "per_configuration")
-    thresholds = thr.threshold_grid(float(cfg.get("threshold_step", 0.01)))
+    mode = cfg["threshold"]
+    thresholds = thr.threshold_grid(float(cfg["threshold_step"]))
 
     mask_df = read_table(masks, filters=[("modality", "==", target)])
     if mask_df.empty:

@@ -40,7 +40,6 @@ log = logging.getLogger(__name__)
 
 CONFIG = ["source", "method", "postprocessing"]
 METRICS = ("dice", "iou", "spearman")
-DEFAULT_CONTROLS = ("random", "oracle", "integrated_gradients_model_randomized")
 TARGET_NAMES = {"cineecg": "CineECG Signal", "ecg12": "12-Lead Signal"}
 SOURCE_NAMES = {"cineecg": "CineECG Attr.", "mapped": "12-Lead (Mapped)", "ecg12": "12-Lead Attr."}
 SOURCE_TARGETS = (("cineecg", "cineecg"), ("cineecg", "mapped"), ("ecg12", "ecg12"))
@@ -130,9 +129,9 @@ class TableBuilder:
     def __init__(self, scores: pd.DataFrame, cfg: dict, seed: int) -> None:
         self.scores = scores
         self.seed = int(seed)
-        boot = cfg.get("bootstrap", {})
-        self.n_resamples = int(boot.get("n_resamples", 2000))
-        self.confidence = float(boot.get("confidence", 0.95))
+        boot = cfg["bootstrap"]
+        self.n_resamples = int(boot["n_resamples"])
+        self.confidence = float(boot["confidence"])
         self.indices: list[dict[str, Any]] = []
         self.case_order: dict[str, list[int]] = {}
         self.counts: dict[str, int] = {}
@@ -461,6 +460,7 @@ def threshold_curves(
 
 
 def make_tables(
+    *,
     scores: Sequence[str | os.PathLike[str]],
     sweeps: Sequence[str | os.PathLike[str]],
     out_dir: str | os.PathLike[str],
@@ -473,7 +473,7 @@ def make_tables(
     ``oracle_min_dice``).
     """
     out_dir = Path(out_dir)
-    controls = list(cfg.get("controls", DEFAULT_CONTROLS))
+    controls = list(cfg["controls"])
     frame = load_scores(scores)
     summary = summarise(frame, controls)
     curves = threshold_curves(sweeps, summary)
@@ -500,7 +500,7 @@ def make_tables(
         ),
         (
             "table4",
-            table4(tb, summary, cfg.get("table4_method", "integrated_gradients")),
+            table4(tb, summary, cfg["table4_method"]),
             ["target", "attribution"],
             "Table 4: attribution source (Integrated Gradients)",
         ),

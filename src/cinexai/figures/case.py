@@ -19,7 +19,6 @@ import pandas as pd
 
 from cinexai.cineecg.geometry import BiventricularModel
 from cinexai.evaluation.postprocessing import REGISTRY, align_sign
-from cinexai.figures import style
 from cinexai.figures.cineecg3d import CineFigureData, plot_cineecg_html, plot_cineecg_png
 from cinexai.figures.ecg12 import plot_ecg12
 from cinexai.figures.summary import render_summary
@@ -31,8 +30,6 @@ __all__ = ["display_map", "render_case", "render_summary"]
 log = logging.getLogger(__name__)
 
 PathLike = str | os.PathLike[str]
-DEFAULT_METHOD = "integrated_gradients_normal_ref"
-DEFAULT_POSTPROCESSING = "absolute"
 
 
 def display_map(phi: np.ndarray, normal: bool, name: str, scored: np.ndarray) -> np.ndarray:
@@ -125,6 +122,7 @@ def _case_masks(
 
 
 def render_case(
+    *,
     case_id: int,
     windows: PathLike,
     cineecg: PathLike,
@@ -138,11 +136,11 @@ def render_case(
 ) -> None:
     """Write ``out_dir/{ecg12.png, ecg12.svg, cineecg.png, cineecg.html}`` for one annotated case.
 
-    ``cfg`` is ``config["figures"]``: ``method`` (instance name), ``postprocessing``, and optional
-    ``paper_speed_mm_s`` (25), ``dpi`` (300), ``tick_ms`` (50), ``mesh_resolution`` (32).
+    ``cfg`` is ``config["figures"]`` (schema defaults filled): ``method`` (instance name),
+    ``postprocessing``, ``paper_speed_mm_s``, ``dpi``, ``tick_ms``, ``mesh_resolution``.
     """
-    method = str(cfg.get("method", DEFAULT_METHOD))
-    pp = str(cfg.get("postprocessing", DEFAULT_POSTPROCESSING))
+    method = str(cfg["method"])
+    pp = str(cfg["postprocessing"])
     ecg = read_signals(windows)
     if list(ecg.channels) != list(LEADS):
         raise ValueError(f"{windows}: channels {ecg.channels} are not the 12 leads {LEADS}")
@@ -190,11 +188,11 @@ def render_case(
         out_dir / "ecg12.png",
         out_dir / "ecg12.svg",
         fs=ecg.fs,
-        speed_mm_s=float(cfg.get("paper_speed_mm_s", style.PAPER_SPEED_MM_S)),
-        dpi=int(cfg.get("dpi", style.DPI)),
+        speed_mm_s=float(cfg["paper_speed_mm_s"]),
+        dpi=int(cfg["dpi"]),
     )
     model = BiventricularModel()
-    resolution = int(cfg.get("mesh_resolution", 32))
+    resolution = int(cfg["mesh_resolution"])
     data = CineFigureData(
         trajectory=trajectory,
         attr12=attr12,
@@ -209,7 +207,7 @@ def render_case(
         mask=mask_cine,
         mask12=mask12,
         landmarks=model.landmarks,
-        tick_ms=float(cfg.get("tick_ms", 50.0)),
+        tick_ms=float(cfg["tick_ms"]),
     )
-    plot_cineecg_png(data, out_dir / "cineecg.png", dpi=int(cfg.get("dpi", style.DPI)))
+    plot_cineecg_png(data, out_dir / "cineecg.png", dpi=int(cfg["dpi"]))
     plot_cineecg_html(data, out_dir / "cineecg.html")

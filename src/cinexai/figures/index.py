@@ -10,7 +10,7 @@ from pathlib import Path
 from cinexai.io import atomic_write
 
 
-def write_index(figures: Sequence[str | os.PathLike[str]], out: str | os.PathLike[str]) -> None:
+def write_index(*, figures: Sequence[str | os.PathLike[str]], out: str | os.PathLike[str]) -> None:
     """Write ``out`` (HTML) linking each case folder's figures, relative to ``out``'s folder."""
     out = Path(out)
     cases: dict[str, list[Path]] = {}

@@ -33,7 +33,7 @@ def _ordered(values: pd.Series, order: tuple[str, ...]) -> list[str]:
 
 
 def dice_intervals(
-    scores: pd.DataFrame, n_resamples: int = 2000, confidence: float = 0.95, seed: int = 0
+    scores: pd.DataFrame, *, n_resamples: int, confidence: float, seed: int
 ) -> pd.DataFrame:
     """Mean Dice and its BCa interval per (source, method, postprocessing), one row each.
 
@@ -72,12 +72,13 @@ def dice_intervals(
 def plot_dice_by_config(
     scores: pd.DataFrame,
     out_png: str | os.PathLike[str],
-    n_resamples: int = 2000,
-    confidence: float = 0.95,
-    seed: int = 0,
+    *,
+    n_resamples: int,
+    confidence: float,
+    seed: int,
 ) -> None:
     """Bars of mean Dice (method x post-processing), one panel per source, BCa error bars."""
-    table = dice_intervals(scores, n_resamples, confidence, seed)
+    table = dice_intervals(scores, n_resamples=n_resamples, confidence=confidence, seed=seed)
     sources = _ordered(table["source"], SOURCE_ORDER)
     methods = sorted(table["method"].unique())
     pps = _ordered(table["postprocessing"], tuple(POSTPROCESSING_COLOURS))
@@ -191,12 +192,13 @@ def _read_with_keys(path: str | os.PathLike[str]) -> pd.DataFrame:
 
 
 def render_summary(
+    *,
     score_files: Sequence[str | os.PathLike[str]],
     sweep_files: Sequence[str | os.PathLike[str]],
     out_dir: str | os.PathLike[str],
-    n_resamples: int = 2000,
-    confidence: float = 0.95,
-    seed: int = 0,
+    n_resamples: int,
+    confidence: float,
+    seed: int,
 ) -> None:
     """Write ``out_dir/{dice_by_config.png, threshold_curves.png}`` from the grid's score files."""
     if not score_files or not sweep_files:

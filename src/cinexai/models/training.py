@@ -78,7 +78,7 @@ def build_model(
 
 def time_mask(cfg: Mapping[str, Any], fs: float) -> TimeMask | None:
     """The time-mask augmentation of ``config["models"]`` (``augment.time_mask``), or None."""
-    return TimeMask.from_config((cfg.get("augment") or {}).get("time_mask"), fs)
+    return TimeMask.from_config(cfg["augment"]["time_mask"], fs)
 
 
 @dataclass
@@ -278,6 +278,7 @@ def _predictions(model: ResNet1d, data: ModelData, device: torch.device) -> pd.D
 
 
 def train(
+    *,
     signals: str | os.PathLike[str],
     records: str | os.PathLike[str],
     best_params: str | os.PathLike[str] | Mapping[str, Any],
@@ -296,7 +297,7 @@ def train(
     the test, reference and evaluation splits.
     """
     configure_runtime(seed, threads)
-    device = resolve_device(str(cfg.get("device", "auto")))
+    device = resolve_device(str(cfg["device"]))
     params = _read_params(best_params)
     data = load_model_data(signals, records, modality)
     train_all = data.splits["train"]

@@ -48,7 +48,7 @@ def study_name(modality: str, cfg: Mapping[str, Any], data_signature: str, seed:
         {
             "search_space": cfg["search_space"],
             "tuning_epochs": cfg["tuning_epochs"],
-            "augment": cfg.get("augment"),
+            "augment": cfg["augment"],
             "seed": seed,
             "objective": OBJECTIVE,
             "data": data_signature,
@@ -143,6 +143,7 @@ def _n_finished(study: optuna.Study) -> int:
 
 
 def tune(
+    *,
     signals: str | os.PathLike[str],
     records: str | os.PathLike[str],
     study_db: str | os.PathLike[str],
@@ -159,7 +160,7 @@ def tune(
     Not safe for two processes sharing one study (leftover RUNNING trials are marked FAIL).
     """
     configure_runtime(seed, threads)
-    device = resolve_device(str(cfg.get("device", "auto")))
+    device = resolve_device(str(cfg["device"]))
     data = load_model_data(signals, records, modality)
     epochs = int(cfg["tuning_epochs"])
     name = study_name(modality, cfg, data.signature(), seed)
@@ -217,7 +218,7 @@ def _write_best(
             "modality": modality,
             "search_space": cfg["search_space"],
             "tuning_epochs": cfg["tuning_epochs"],
-            "augment": cfg.get("augment"),
+            "augment": cfg["augment"],
             "device": device,
             "versions": package_versions(),
         },

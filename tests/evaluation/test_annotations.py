@@ -35,7 +35,7 @@ def _masks(tmp_path, rows, ext="csv"):
     else:
         write_table(df, ann)
     out = tmp_path / "masks.parquet"
-    build_masks(ann, _records(tmp_path), out, DATA_CFG)
+    build_masks(annotations=ann, records=_records(tmp_path), out_masks=out, cfg=DATA_CFG)
     return read_table(out)
 
 
@@ -142,4 +142,9 @@ def test_missing_column_raises(tmp_path):
     ann = tmp_path / "annotations.csv"
     pd.DataFrame([GOOD], columns=COLUMNS).drop(columns="kind").to_csv(ann, index=False)
     with pytest.raises(ValueError, match=r"lacks column\(s\) \['kind'\]"):
-        build_masks(ann, _records(tmp_path), tmp_path / "masks.parquet", DATA_CFG)
+        build_masks(
+            annotations=ann,
+            records=_records(tmp_path),
+            out_masks=tmp_path / "masks.parquet",
+            cfg=DATA_CFG,
+        )
