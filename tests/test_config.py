@@ -1,10 +1,23 @@
-"""Config validation: the JSON schema and the relational checks reject bad config by key name."""
+"""Config: schema defaults (the one home of every default), validation by key name, relations."""
 
 from __future__ import annotations
 
-import pytest
+import copy
+from collections.abc import Iterator
 
-from cinexai.config import ConfigError, check_config, validate_schema
+import pytest
+import yaml
+from snakemake.utils import validate as snakemake_validate
+
+from cinexai.config import (
+    SCHEMA,
+    ConfigError,
+    check_config,
+    defaults,
+    fill_defaults,
+    load_config,
+    validate_schema,
+)
 
 
 def test_default_and_tiny_configs_are_valid(default_config, tiny_config):
@@ -76,3 +89,69 @@ def test_time_mask_schema_rejects_bad_probability(default_config):
     default_config["models"]["augment"]["time_mask"]["probability"] = 1.5
     with pytest.raises(ConfigError, match="models.augment.time_mask.probability"):
         validate_schema(default_config)
+
+
+def _properties(schema: dict, path: str = "") -> Iterator[tuple[str, dict]]:
+    """(dotted key, subschema) of every property, nested sections included."""
+    for key, sub in schema.get("properties", {}).items():
+        yield f"{path}{key}", sub
+        yield from _properties(sub, f"{path}{key}.")
+
+
+def test_every_schema_property_has_a_default_and_a_description():
+    schema = yaml.safe_load(SCHEMA.read_text())
+    keys = dict(_properties(schema))
+    assert len(keys) > 80 and "models.augment.time_mask.width_ms" in keys
+    assert not [k for k, sub in keys.items() if "default" not in sub]
+    assert not [k for k, sub in keys.items() if not sub.get("description")]
+
+
+def test_schema_defaults_are_the_default_config_file(default_config):
+    assert defaults() == default_config  # config.yaml spells out the schema defaults, no drift
+
+
+def test_defaults_pass_validation_and_checks_and_are_fresh_copies():
+    config = defaults()
+    validate_schema(config)
+    check_config(config)
+    config["synthetic"]["noise"]["white_mv"] = 9.0
+    config["methods"]["lime"]["num_samples"] = 1
+    assert defaults()["synthetic"]["noise"]["white_mv"] == 0.02
+    assert defaults()["methods"]["lime"]["num_samples"] == 500
+
+
+def test_fill_defaults_matches_snakemake_validate_set_default():
+    minimal = {"dataset": "synthetic", "seed": 1, "synthetic": {"noise": {"white_mv": 0.05}}}
+    ours = fill_defaults(copy.deepcopy(minimal))
+    theirs = copy.deepcopy(minimal)
+    snakemake_validate(theirs, str(SCHEMA), set_default=True)
+    assert ours == theirs
+    assert ours["synthetic"]["noise"] == {**defaults()["synthetic"]["noise"], "white_mv": 0.05}
+    assert ours["models"]["augment"]["time_mask"] == {"probability": 0.5, "width_ms": [40, 120]}
+
+
+def test_load_config_of_a_few_keys_gives_the_full_default(tmp_path):
+    path = tmp_path / "my.yaml"
+    path.write_text("dataset: synthetic\nseed: 1\nfigures: {dpi: 120}\n")
+    config = load_config(path)
+    expected = defaults()
+    expected["seed"] = 1
+    expected["figures"]["dpi"] = 120
+    assert config == expected
+    (tmp_path / "empty.yaml").write_text("")
+    assert load_config(tmp_path / "empty.yaml", seed=3) == {**defaults(), "seed": 3}
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ("seed: 1\nsynthetic: {n_patient: 10}\n", "'n_patient' was unexpected"),
+        ("seed: 1\nfigures: {dpi: 10}\n", "config key 'figures.dpi'"),
+        ("seed: 1\nmodels: {augment: {time_mask: {probabilty: 0.2}}}\n", "'probabilty'"),
+    ],
+)
+def test_minimal_config_still_rejects_unknown_keys_and_bad_values(tmp_path, text, key):
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=key):
+        load_config(path)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from workflow_helpers import copy_project, planned_jobs, snakemake
 
@@ -31,6 +33,36 @@ def test_dry_run_plans_the_grid(project):
     # 7 method instances x 2 directly attributed sources
     assert len(attribute) == 14
     assert {wc["source"] for wc in attribute} == {"ecg12", "cineecg"}
+
+
+def _jobs(output: str) -> list[tuple[str, str, str]]:
+    """Sorted (rule, wildcards, outputs) of every job a dry run plans."""
+    jobs = []
+    for block in re.split(r"\n(?=(?:local)?(?:rule|checkpoint) \w+:)", "\n" + output):
+        head = re.match(r"(?:local)?(?:rule|checkpoint) (\w+):", block.strip())
+        if head:
+            wildcards = re.search(r"wildcards: (.*)", block)
+            out = re.search(r"output: (.*)", block)
+            jobs.append(
+                (
+                    head.group(1),
+                    ", ".join(sorted(wildcards.group(1).split(", "))) if wildcards else "",
+                    ", ".join(sorted(out.group(1).split(", "))) if out else "",
+                )
+            )
+    return sorted(jobs)
+
+
+def test_config_of_two_keys_plans_the_full_default_grid(project):
+    """The schema fills every other key: the same jobs as config.yaml with seed 1."""
+    (project / "minimal.yaml").write_text("dataset: synthetic\nseed: 1\n")
+    minimal = snakemake(project, "-n", "--configfile", "minimal.yaml", "--replace-workflow-config")
+    full = snakemake(project, "-n", "--config", "seed=1")
+    planned = _jobs(minimal.stdout + minimal.stderr)
+    assert planned == _jobs(full.stdout + full.stderr)
+    rules = [rule for rule, _, _ in planned]
+    assert rules.count("attribute") == 14 and rules.count("score") == 72  # the whole grid
+    assert any("results/synthetic/tables/table1.md" in out for _, _, out in planned)
 
 
 def test_dry_run_of_real_ptbxl_without_annotations_trains_models_only(project, tmp_path):
