@@ -13,17 +13,15 @@ import pytest
 
 from cinexai.attribution import base, registry
 
+#: Named variants of registered methods; each registered method itself, with its defaults, is
+#: checked in test_registered_methods.py (parametrised over the registry).
 CASES = {
-    "integrated_gradients": {"n_steps": 8, "nt_samples": 4},
     "integrated_gradients_ref": {
         "method": "integrated_gradients",
         "baseline": "reference_mean",
         "n_steps": 8,
         "nt_samples": 4,
     },
-    "gradient_shap": {"n_samples": 8},
-    "kernel_shap": {},  # l1_reg="num_features(10)"
-    "lime": {"num_samples": 120},  # num_features=10, selection auto
     "lime_all": {"method": "lime", "num_samples": 120, "num_features": "all"},
 }
 
