@@ -11,6 +11,7 @@ from cinexai.cineecg.build import build
 from cinexai.cineecg.geometry import BiventricularModel
 from cinexai.cineecg.trajectory import trajectory
 from cinexai.cineecg.vcg import ecg_to_vcg
+from cinexai.config import defaults
 from cinexai.io import read_signals, write_signals
 from cinexai.leads import CINE_CHANNELS, LEADS
 
@@ -73,3 +74,11 @@ def test_wrong_channels_and_bad_cfg_are_named(tmp_path, windows):
         build(
             windows=bad, out_cineecg=tmp_path / "c.parquet", out_vcg=tmp_path / "v.parquet", cfg=CFG
         )
+
+
+def test_schema_defaults_are_the_trajectory_defaults():
+    assert defaults()["cineecg"] == {
+        "vcg": "kors",
+        "qrs_path_mm": C.QRS_PATH_MM,
+        "stt_path_mm": C.STT_PATH_MM,
+    }

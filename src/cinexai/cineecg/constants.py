@@ -47,8 +47,8 @@ VCG_MATRICES = {"kors": KORS, "inverse_dower": INVERSE_DOWER}
 
 #: Frank VCG channel names (mV).
 VCG_CHANNELS: tuple[str, ...] = ("X", "Y", "Z")
-#: Default VCG method and path lengths (overridden by ``config["cineecg"]``).
-DEFAULT_VCG_METHOD = "kors"
+#: Path lengths of :func:`cinexai.cineecg.trajectory.trajectory` when called without them; the
+#: pipeline passes ``config["cineecg"]``, whose schema defaults are these values (tested).
 QRS_PATH_MM = 60.0
 STT_PATH_MM = 30.0
 
