@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 import pytest
 from conftest import CASE
 
+from cinexai.cineecg.geometry import BiventricularModel
 from cinexai.config import defaults
 from cinexai.evaluation.postprocessing import apply
+from cinexai.figures import style
 from cinexai.figures.case import display_map, render_case, render_summary
+from cinexai.figures.cineecg3d import CineFigureData
 
 FAST = {
     **defaults()["figures"],
@@ -81,3 +86,12 @@ def test_render_summary(results, tmp_path):
     )
     assert (tmp_path / "dice_by_config.png").stat().st_size > 1000
     assert (tmp_path / "threshold_curves.png").stat().st_size > 1000
+
+
+def test_schema_defaults_are_the_plotting_functions_defaults():
+    """render_case passes config["figures"]; the library functions' own defaults agree with it."""
+    figures = defaults()["figures"]
+    assert figures["dpi"] == style.DPI and figures["paper_speed_mm_s"] == style.PAPER_SPEED_MM_S
+    assert figures["tick_ms"] == CineFigureData.__dataclass_fields__["tick_ms"].default
+    resolution = inspect.signature(BiventricularModel.surface_mesh).parameters["resolution"]
+    assert figures["mesh_resolution"] == resolution.default
