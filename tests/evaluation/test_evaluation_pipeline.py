@@ -293,6 +293,9 @@ def test_tables_have_expected_rows(grid):
     assert list(t["table4"].attribution) == ["CineECG Attr.", "12-Lead (Mapped)", "12-Lead Attr."]
     assert (t["table4"].registered_method == "integrated_gradients").all()
     assert "integrated_gradients_model_randomized" not in set(t["table4"].method)
+    assert (
+        "Table 4: attribution source (Integrated Grad.)" in (tmp / "tables/table4.md").read_text()
+    )
     assert len(t["table5"]) == 9 and not t["table5"].method.isin(EVAL_CFG["controls"]).any()
     ctl = t["controls"]
     assert set(ctl.control) == {"best", *EVAL_CFG["controls"]} and len(ctl) == 2 * 7
@@ -300,6 +303,16 @@ def test_tables_have_expected_rows(grid):
     assert "CineECG Signal" in md and "–" in md and "BCa" in md
     for row in t["table1"].itertuples():
         assert f"{row.dice:.2f} ({row.dice_low:.2f}–{row.dice_high:.2f})" in md
+
+
+def test_table4_shows_and_names_the_configured_method(grid, tmp_path):
+    tmp, paths = grid
+    cfg = {**EVAL_CFG, "table4_method": "gradient_shap"}
+    make_tables([p for p, _ in paths], [s for _, s in paths], tmp_path, cfg, seed=0)
+    table4 = pd.read_csv(tmp_path / "table4.csv")
+    assert (table4.registered_method == "gradient_shap").all() and len(table4) == 3
+    md = (tmp_path / "table4.md").read_text()
+    assert "Table 4: attribution source (Gradient SHAP)" in md and "Integrated" not in md
 
 
 def test_bootstrap_indices_reproduce_table_rows(grid):
