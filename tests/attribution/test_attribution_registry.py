@@ -82,3 +82,8 @@ def test_every_method_declares_a_check_for_every_parameter() -> None:
 def test_register_rejects_a_check_without_a_default() -> None:
     with pytest.raises(ValueError, match=r"without a default \['n'\]"):
         registry.register("nothing", {}, params={"n": registry.integer(1)})
+
+
+def test_a_number_given_as_a_string_is_explained() -> None:
+    with pytest.raises(registry.ParamError, match="snakemake --config passes nested values"):
+        registry.resolve("lime", {"num_samples": "100"})

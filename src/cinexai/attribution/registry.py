@@ -203,8 +203,21 @@ def resolve(
         check = spec.params.get(key)
         problem = check(value) if check is not None else None
         if problem is not None:
-            raise ParamError(f"methods.{instance_name}.{key}", f"{problem}, got {value!r}")
+            raise ParamError(
+                f"methods.{instance_name}.{key}", f"{problem}, got {value!r}{_string_hint(value)}"
+            )
     return registered, {**spec.defaults, **params}
+
+
+def _string_hint(value: Any) -> str:
+    """Why a number may arrive as a string: Snakemake's ``--config`` reads nested values so."""
+    try:
+        float(value if isinstance(value, str) else "x")
+    except ValueError:
+        return ""
+    return (
+        " (a string: snakemake --config passes nested values as strings; set it in a config file)"
+    )
 
 
 def model_variant(instance_cfg: Mapping[str, Any] | None) -> str:
