@@ -71,3 +71,29 @@ def test_guarded_job_dies_with_its_parent_and_an_unguarded_one_survives(tmp_path
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="prctl is Linux-only")
 def test_die_with_parent_reports_success_on_linux() -> None:
     assert die_with_parent(0) is True  # signal 0 clears the request again
+
+
+LOGGED = textwrap.dedent(
+    """
+    import ctypes, sys
+    from types import SimpleNamespace
+    from cinexai.workflow import logged
+    job = SimpleNamespace(log=[sys.argv[1]], rule="r", wildcards={})
+    with logged(job):
+        value = ctypes.c_int()
+        ctypes.CDLL(None).prctl(2, ctypes.byref(value), 0, 0, 0)  # PR_GET_PDEATHSIG
+    print(value.value)
+    """
+)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="prctl is Linux-only")
+def test_every_job_script_is_guarded_by_logged(tmp_path: Path) -> None:
+    out = subprocess.run(
+        [sys.executable, "-c", LOGGED, str(tmp_path / "r.log")],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert int(out) == signal.SIGTERM
+    assert "rule r" in (tmp_path / "r.log").read_text()

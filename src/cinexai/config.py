@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import jsonschema
 import yaml
@@ -105,28 +105,38 @@ def check_methods(methods: dict[str, Any]) -> None:
             raise ConfigError(f"config key 'methods.{name}': {exc.args[0]}") from None
 
 
-#: Search-space ranges: (integer bounds, smallest low, low must exceed it, high must stay below 1).
+class SearchRange(NamedTuple):
+    """Bounds of one Optuna range ``[low, high]`` of ``models.search_space``."""
+
+    integers: bool  # Optuna draws integers (suggest_int)
+    low_min: float  # low must be >= this (> this when ``exclusive``)
+    exclusive: bool = False
+    below_one: bool = False  # high must be < 1 (a dropout probability)
+
+
 SEARCH_RANGES = {
-    "depth": (True, 1, False, False),
-    "width": (True, 1, False, False),
-    "dropout": (False, 0, False, True),
-    "lr": (False, 0, True, False),
+    "depth": SearchRange(integers=True, low_min=1),
+    "width": SearchRange(integers=True, low_min=1),
+    "dropout": SearchRange(integers=False, low_min=0, below_one=True),
+    "lr": SearchRange(integers=False, low_min=0, exclusive=True),  # drawn log-uniform
 }
 
 
 def check_search_space(space: dict[str, Any]) -> None:
     """Optuna's ranges are ``[low, high]`` with low <= high, integers where Optuna draws ints."""
-    for key, (integers, low_min, exclusive, below_one) in SEARCH_RANGES.items():
+    for key, rng in SEARCH_RANGES.items():
         if key not in space:
             continue
         low, high = space[key]
         where = f"config key 'models.search_space.{key}'"
         if low > high:
             raise ConfigError(f"{where}: need [low, high] with low <= high, got {space[key]}")
-        if integers and not all(float(v).is_integer() for v in (low, high)):
+        if rng.integers and not all(float(v).is_integer() for v in (low, high)):
             raise ConfigError(f"{where}: need integer bounds, got {space[key]}")
-        if low < low_min or (exclusive and low == low_min) or (below_one and high >= 1):
-            bounds = f"{'>' if exclusive else '>='} {low_min}" + (", high < 1" if below_one else "")
+        too_low = low <= rng.low_min if rng.exclusive else low < rng.low_min
+        if too_low or (rng.below_one and high >= 1):
+            bounds = f"{'>' if rng.exclusive else '>='} {rng.low_min}"
+            bounds += ", high < 1" if rng.below_one else ""
             raise ConfigError(f"{where}: need low {bounds}, got {space[key]}")
 
 
