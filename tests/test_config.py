@@ -35,7 +35,11 @@ def test_default_and_tiny_configs_are_valid(default_config, tiny_config):
         (lambda c: c["data"].update(window_ms=-5), "config key 'data.window_ms'"),
         (lambda c: c["evaluation"].update(threshold="global"), "config key 'evaluation.threshold'"),
         (lambda c: c["methods"].update(oracle={}), "config key 'methods'"),
-        (lambda c: c.update(dataset="ptbxl"), "ptbxl_dir"),
+        (lambda c: c.update(run=".."), "config key 'run'"),
+        (lambda c: c.update(run="a/b"), "config key 'run'"),
+        (lambda c: c.update(run="-x"), "config key 'run'"),
+        (lambda c: c.update(run=".hidden"), "config key 'run'"),
+        (lambda c: c["data"].update(max_abs_mv=0), "config key 'data.max_abs_mv'"),
     ],
 )
 def test_schema_rejects_with_key_name(default_config, mutate, key):
@@ -155,3 +159,98 @@ def test_minimal_config_still_rejects_unknown_keys_and_bad_values(tmp_path, text
     path.write_text(text)
     with pytest.raises(ConfigError, match=key):
         load_config(path)
+
+
+@pytest.mark.parametrize("run", ["tiny", "ptbxl_2024-v1.0", "a..b", None])
+def test_safe_run_names_pass(default_config, run):
+    default_config["run"] = run
+    validate_schema(default_config)
+
+
+def test_ptbxl_without_folder_says_what_it_needs(default_config):
+    default_config["dataset"] = "ptbxl"
+    validate_schema(default_config)  # the relation is checked (and explained) by check_config
+    with pytest.raises(ConfigError) as info:
+        check_config(default_config)
+    assert str(info.value) == (
+        "config key 'ptbxl_dir': dataset 'ptbxl' needs ptbxl_dir, the PTB-XL folder holding "
+        "ptbxl_database.csv"
+    )
+
+
+@pytest.mark.parametrize(
+    ("method", "key", "value", "message"),
+    [
+        ("lime", "num_samples", -5, "must be a positive integer, got -5"),
+        ("lime", "num_samples", "many", "must be a positive integer, got 'many'"),
+        ("lime", "num_features", 0, "must be a positive integer or 'all', got 0"),
+        ("lime", "kernel_width", -1.0, "must be a number > 0 or null, got -1.0"),
+        ("lime", "feature_selection", "best", "must be one of"),
+        ("integrated_gradients", "n_steps", 0, "must be a positive integer, got 0"),
+        ("integrated_gradients", "nt_samples", -1, "must be an integer >= 0, got -1"),
+        ("integrated_gradients", "stdev", "wide", "must be a number >= 0, got 'wide'"),
+        ("integrated_gradients", "nt_type", "smooth", "must be one of"),
+        ("gradient_shap", "n_samples", 2.5, "must be a positive integer, got 2.5"),
+        ("kernel_shap", "nsamples", "lots", "must be a positive integer or 'auto', got 'lots'"),
+        ("kernel_shap", "l1_reg", "num_features(x)", "must be false, a number >= 0"),
+        ("kernel_shap", "background", "zero", "must be one of"),
+    ],
+)
+def test_method_parameter_values_rejected_naming_the_key(
+    default_config, method, key, value, message
+):
+    default_config["methods"][method][key] = value
+    validate_schema(default_config)
+    with pytest.raises(ConfigError) as info:
+        check_config(default_config)
+    assert str(info.value).startswith(f"config key 'methods.{method}.{key}': {message}")
+
+
+def test_method_parameter_check_names_the_instance_key(default_config):
+    default_config["methods"]["integrated_gradients_normal_ref"]["n_steps"] = -1
+    with pytest.raises(ConfigError, match="'methods.integrated_gradients_normal_ref.n_steps'"):
+        check_config(default_config)
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("depth", [3, 1], "need [low, high] with low <= high, got [3, 1]"),
+        ("width", [16.5, 32], "need integer bounds, got [16.5, 32]"),
+        ("depth", [0, 2], "need low >= 1, got [0, 2]"),
+        ("lr", [0, 0.01], "need low > 0, got [0, 0.01]"),
+        ("dropout", [0.1, 1.0], "need low >= 0, high < 1, got [0.1, 1.0]"),
+        ("dropout", [0.5, 0.1], "need [low, high] with low <= high, got [0.5, 0.1]"),
+    ],
+)
+def test_search_ranges_rejected_naming_the_key(default_config, key, value, message):
+    default_config["models"]["search_space"][key] = value
+    validate_schema(default_config)
+    with pytest.raises(ConfigError) as info:
+        check_config(default_config)
+    assert str(info.value) == f"config key 'models.search_space.{key}': {message}"
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("nonexistent", "'nonexistent' is not a registered method; registered: ["),
+        (
+            "integrated_gradients_normal_ref",
+            "'integrated_gradients_normal_ref' is a method instance of 'integrated_gradients'",
+        ),
+    ],
+)
+def test_table4_method_must_be_registered(default_config, value, message):
+    default_config["evaluation"]["table4_method"] = value
+    with pytest.raises(ConfigError, match="config key 'evaluation.table4_method'") as info:
+        check_config(default_config)
+    assert message in str(info.value)
+
+
+def test_table4_method_needs_an_instance_outside_the_controls(default_config):
+    default_config["evaluation"]["table4_method"] = "random"  # registered, only a control here
+    with pytest.raises(ConfigError, match="no instance of 'random'"):
+        check_config(default_config)
+    default_config["evaluation"]["table4_method"] = "lime"
+    check_config(default_config)

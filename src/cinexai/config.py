@@ -4,9 +4,10 @@ The schema (``cinexai/schemas/config.schema.yaml``, shipped as package data) is 
 every default: :func:`fill_defaults` gives each absent key its schema ``default:`` (nested
 sections too, as Snakemake's ``validate(..., set_default=True)`` does), so a config file names
 only what it changes. The schema rejects unknown keys and bad values; :func:`check_config` checks
-the relations between keys (split sums to 1, every method instance names a registered method,
-controls and figure settings name grid members, sources have a model) and that given paths
-exist. Each failure raises :class:`ConfigError` naming the key.
+the relations between keys (split sums to 1, every method instance names a registered method with
+valid parameter values, search ranges are ordered, controls, Table 4 and figure settings name grid
+members, sources have a model, PTB-XL has its folder) and that given paths exist. Each failure
+raises :class:`ConfigError` naming the key.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import copy
 import functools
 import math
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import jsonschema
 import yaml
@@ -68,8 +69,7 @@ def validate_schema(config: dict[str, Any], schema: str | Path = SCHEMA) -> None
 
 def check_config(config: dict[str, Any]) -> None:
     """Check the relations between config keys; raise :class:`ConfigError` naming the key."""
-    from cinexai.attribution.registry import resolve
-
+    check_dataset(config)
     split = config["data"]["split"]
     if not math.isclose(sum(split), 1.0, abs_tol=1e-6):
         raise ConfigError(f"config key 'data.split': fractions must sum to 1, got {split}")
@@ -79,11 +79,9 @@ def check_config(config: dict[str, Any]) -> None:
             f"config key 'models.augment.time_mask.width_ms': need lo <= hi <= "
             f"data.window_ms ({config['data']['window_ms']}), got {mask['width_ms']}"
         )
-    for name, entry in config["methods"].items():
-        try:  # unknown registered method, parameter or model variant
-            resolve(name, entry or {})
-        except (KeyError, ValueError) as exc:
-            raise ConfigError(f"config key 'methods.{name}': {exc.args[0]}") from None
+    check_search_space(config["models"].get("search_space") or {})
+    check_methods(config["methods"])
+    check_table4(config)
     names = set(config["methods"]) | {"oracle"}
     for control in config["evaluation"]["controls"]:
         if control not in names:
@@ -109,12 +107,94 @@ def check_config(config: dict[str, Any]) -> None:
             "config key 'attribution.mapped': the mapped source needs 'ecg12' in "
             "'attribution.sources'"
         )
-    if config["dataset"] == "ptbxl":
-        database = Path(config["ptbxl_dir"]) / "ptbxl_database.csv"
-        if not database.is_file():
-            raise ConfigError(f"config key 'ptbxl_dir': {database} does not exist")
     if config.get("annotations") and not Path(config["annotations"]).is_file():
         raise ConfigError(f"config key 'annotations': file {config['annotations']} does not exist")
+
+
+def check_dataset(config: dict[str, Any]) -> None:
+    """Real PTB-XL needs ``ptbxl_dir``, the folder holding ptbxl_database.csv."""
+    if config["dataset"] != "ptbxl":
+        return
+    if not config.get("ptbxl_dir"):
+        raise ConfigError(
+            "config key 'ptbxl_dir': dataset 'ptbxl' needs ptbxl_dir, the PTB-XL folder "
+            "holding ptbxl_database.csv"
+        )
+    database = Path(config["ptbxl_dir"]) / "ptbxl_database.csv"
+    if not database.is_file():
+        raise ConfigError(f"config key 'ptbxl_dir': {database} does not exist")
+
+
+def check_methods(methods: dict[str, Any]) -> None:
+    """Every instance names a registered method, with known parameters and valid values."""
+    from cinexai.attribution.registry import ParamError, resolve
+
+    for name, entry in methods.items():
+        try:  # unknown registered method, parameter or model variant; bad parameter value
+            resolve(name, entry or {})
+        except ParamError as exc:
+            raise ConfigError(f"config key '{exc.key}': {exc.reason}") from None
+        except (KeyError, ValueError) as exc:
+            raise ConfigError(f"config key 'methods.{name}': {exc.args[0]}") from None
+
+
+class SearchRange(NamedTuple):
+    """Bounds of one Optuna range ``[low, high]`` of ``models.search_space``."""
+
+    integers: bool  # Optuna draws integers (suggest_int)
+    low_min: float  # low must be >= this (> this when ``exclusive``)
+    exclusive: bool = False
+    below_one: bool = False  # high must be < 1 (a dropout probability)
+
+
+SEARCH_RANGES = {
+    "depth": SearchRange(integers=True, low_min=1),
+    "width": SearchRange(integers=True, low_min=1),
+    "dropout": SearchRange(integers=False, low_min=0, below_one=True),
+    "lr": SearchRange(integers=False, low_min=0, exclusive=True),  # drawn log-uniform
+}
+
+
+def check_search_space(space: dict[str, Any]) -> None:
+    """Optuna's ranges are ``[low, high]`` with low <= high, integers where Optuna draws ints."""
+    for key, rng in SEARCH_RANGES.items():
+        if key not in space:
+            continue
+        low, high = space[key]
+        where = f"config key 'models.search_space.{key}'"
+        if low > high:
+            raise ConfigError(f"{where}: need [low, high] with low <= high, got {space[key]}")
+        if rng.integers and not all(float(v).is_integer() for v in (low, high)):
+            raise ConfigError(f"{where}: need integer bounds, got {space[key]}")
+        too_low = low <= rng.low_min if rng.exclusive else low < rng.low_min
+        if too_low or (rng.below_one and high >= 1):
+            bounds = f"{'>' if rng.exclusive else '>='} {rng.low_min}"
+            bounds += ", high < 1" if rng.below_one else ""
+            raise ConfigError(f"{where}: need low {bounds}, got {space[key]}")
+
+
+def check_table4(config: dict[str, Any]) -> None:
+    """``evaluation.table4_method`` is a registered method with an instance in the pool."""
+    from cinexai.attribution.registry import available, resolve
+
+    method = config["evaluation"].get("table4_method", "integrated_gradients")
+    where = "config key 'evaluation.table4_method'"
+    instances = {name: resolve(name, entry or {})[0] for name, entry in config["methods"].items()}
+    if method not in available():
+        hint = (
+            f" ('{method}' is a method instance of '{instances[method]}': name the registered "
+            "method, Table 4 picks its best instance)"
+            if method in instances
+            else ""
+        )
+        raise ConfigError(
+            f"{where}: '{method}' is not a registered method{hint}; registered: {available()}"
+        )
+    controls = set(config["evaluation"].get("controls", []))
+    if not any(m == method and name not in controls for name, m in instances.items()):
+        raise ConfigError(
+            f"{where}: no instance of '{method}' in 'methods' outside 'evaluation.controls'"
+        )
 
 
 def load_config(path: str | Path, **overrides: Any) -> dict[str, Any]:

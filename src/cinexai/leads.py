@@ -1,4 +1,4 @@
-"""The standard 12-lead set and the four limb leads derived from I and II."""
+"""The standard 12-lead set, lead-name spellings, and the four limb leads derived from I and II."""
 
 from __future__ import annotations
 
@@ -10,6 +10,18 @@ LEADS: tuple[str, ...] = ("I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3
 INDEPENDENT_LEADS: tuple[str, ...] = ("I", "II", "V1", "V2", "V3", "V4", "V5", "V6")
 #: CineECG trajectory channels (mm, heart-model axes).
 CINE_CHANNELS: tuple[str, ...] = ("x", "y", "z")
+
+_BY_LOWER = {lead.lower(): lead for lead in LEADS}
+
+
+def canonical_lead(name: object) -> str | None:
+    """The :data:`LEADS` spelling of a lead name, or None for a name that is none of them.
+
+    Case-insensitive and blank-tolerant, so PTB-XL's own header names (``AVR``, ``AVL``, ``AVF``),
+    WFDB's usual ``aVR`` and lower-case ``avr`` are all ``aVR``.  The record reader and the
+    annotation reader both use it.
+    """
+    return _BY_LOWER.get(str(name).strip().lower())
 
 
 def derive_limb_leads(i: np.ndarray, ii: np.ndarray) -> dict[str, np.ndarray]:

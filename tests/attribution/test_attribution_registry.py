@@ -60,3 +60,30 @@ def test_register_twice_from_another_module_is_an_error() -> None:
     with pytest.raises(ValueError, match="registered twice"):
         registry.register("lime")(attribute)
     assert registry.module_of("lime") == "cinexai.attribution.lime_method"
+
+
+def test_parameter_checks_reject_bad_values_naming_the_key() -> None:
+    with pytest.raises(registry.ParamError) as info:
+        registry.resolve("my_lime", {"method": "lime", "num_samples": -5})
+    assert info.value.key == "methods.my_lime.num_samples"
+    assert info.value.reason == "must be a positive integer, got -5"
+    name, params = registry.resolve("my_lime", {"method": "lime", "num_features": "all"})
+    assert params["num_features"] == "all"
+
+
+def test_every_method_declares_a_check_for_every_parameter() -> None:
+    for name in registry.available():
+        spec = registry.get(name)
+        assert set(spec.params) == set(spec.defaults), name
+        for key, value in spec.defaults.items():  # the defaults pass their own checks
+            assert spec.params[key](value) is None, (name, key, value)
+
+
+def test_register_rejects_a_check_without_a_default() -> None:
+    with pytest.raises(ValueError, match=r"without a default \['n'\]"):
+        registry.register("nothing", {}, params={"n": registry.integer(1)})
+
+
+def test_a_number_given_as_a_string_is_explained() -> None:
+    with pytest.raises(registry.ParamError, match="snakemake --config passes nested values"):
+        registry.resolve("lime", {"num_samples": "100"})

@@ -103,19 +103,27 @@ def synth_record(
 
 
 def write_wfdb(
-    path: Path, x: np.ndarray, fs: float = FS, sig_name: list[str] | None = None
+    path: Path,
+    x: np.ndarray,
+    fs: float = FS,
+    sig_name: list[str] | None = None,
+    units: str = "mV",
+    gain: float = 1000.0,
 ) -> None:
-    """Write a (C, N) mV array as a 16-bit WFDB record with ``wfdb.wrsamp`` (gain 1000/mV)."""
+    """Write a (C, N) array as a 16-bit WFDB record with ``wfdb.wrsamp``.
+
+    ``x`` is in ``units`` and ``gain`` is digital units per ``units`` (PTB-XL: mV, 1000).
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     names = list(sig_name or LEADS)
     wfdb.wrsamp(
         path.name,
         fs=fs,
-        units=["mV"] * len(names),
+        units=[units] * len(names),
         sig_name=names,
         p_signal=np.ascontiguousarray(x.T),
         fmt=["16"] * len(names),
-        adc_gain=[1000.0] * len(names),
+        adc_gain=[gain] * len(names),
         baseline=[0] * len(names),
         write_dir=str(path.parent),
     )

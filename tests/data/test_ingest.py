@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 import wfdb
 
-from cinexai.data.ingest import ingest
+from cinexai.data.ingest import Excluded, check_amplitude, ingest, load_record, process_record
 from cinexai.io import read_metadata, read_signals, read_table
 from cinexai.leads import LEADS
 
@@ -41,7 +41,8 @@ def test_each_bad_record_is_excluded_with_its_reason(ingested, helpers) -> None:
         assert reasons[ecg_id].startswith(expected), (ecg_id, reasons[ecg_id])
         assert ecg_id not in set(windows.ids)
         assert not records.set_index("ecg_id").at[ecg_id, "included"]
-    assert "V7" in reasons[904]
+    assert "V7" in reasons[904] and "unknown: ['V7']" in reasons[904]
+    assert reasons[905] == "wrong sampling rate: 250 Hz (data.sampling_rate is 500 Hz)"
     stages = exclusions.set_index("ecg_id")["stage"]
     assert stages[901] == stages[904] == stages[905] == "read"
     assert stages[902] == stages[903] == "signal" and stages[906] == "beats"
@@ -155,3 +156,103 @@ def test_deterministic_with_a_pool(ingested, ptbxl_fixture, helpers, tmp_path: P
     assert "evaluation" not in set(other["split"])
     shared = first[0].merge(other, on="ecg_id")
     assert (shared["split_x"] != shared["split_y"]).any()  # another seed, another split
+
+
+@pytest.fixture(scope="module")
+def record_mv(tmp_path_factory: pytest.TempPathFactory, helpers) -> tuple[Path, np.ndarray]:
+    """One record in mV (PTB-XL's storage) and the array read back from it."""
+    x, _ = helpers.synth_record(np.random.default_rng(3), duration_s=4.0)
+    path = tmp_path_factory.mktemp("units") / "mv"
+    helpers.write_wfdb(path, x)
+    return path, load_record(path, 500)
+
+
+@pytest.mark.parametrize(
+    ("units", "factor", "gain"), [("uV", 1e3, 1.0), ("V", 1e-3, 1e6), ("mv", 1.0, 1000.0)]
+)
+def test_record_units_are_converted_to_mv(
+    record_mv, helpers, tmp_path: Path, units: str, factor: float, gain: float
+) -> None:
+    _, x = record_mv
+    helpers.write_wfdb(tmp_path / "r", x * factor, units=units, gain=gain)
+    np.testing.assert_allclose(load_record(tmp_path / "r", 500), x, atol=1e-3)
+
+
+def test_micro_sign_units_are_microvolts(record_mv, helpers, tmp_path: Path) -> None:
+    """wfdb's parser reads 'µV' as 'V'; the header's own text decides."""
+    _, x = record_mv
+    helpers.write_wfdb(tmp_path / "r", x * 1e3, units="uV", gain=1.0)
+    header = tmp_path / "r.hea"
+    header.write_text(header.read_text().replace("/uV", "/\u00b5V"), encoding="utf-8")
+    assert wfdb.rdrecord(str(tmp_path / "r")).units[0] == "V"  # why we read the header ourselves
+    np.testing.assert_allclose(load_record(tmp_path / "r", 500), x, atol=1e-3)
+
+
+def test_unknown_units_exclude_the_record_naming_unit_and_lead(
+    record_mv, helpers, tmp_path: Path
+) -> None:
+    _, x = record_mv
+    helpers.write_wfdb(tmp_path / "r", x, units="mmHg")
+    outcome = process_record((7, tmp_path / "r"), 500, 200, 3, 50.0, max_abs_mv=10.0)
+    assert outcome.result is None and outcome.stage == "read"
+    assert outcome.reason == "unknown units 'mmHg' of lead I (expected mV, uV or V)"
+
+
+def test_mis_scaled_record_is_excluded_not_ingested(record_mv, helpers, tmp_path: Path) -> None:
+    """A record in uV whose header says mV (gain 1) reads 1000x too large."""
+    path, x = record_mv
+    assert (
+        process_record((1, path), 500, 200, 3, 50.0, max_abs_mv=10.0).result is not None
+    )  # the control
+    helpers.write_wfdb(tmp_path / "r", x * 1e3, units="mV", gain=1.0)
+    outcome = process_record((7, tmp_path / "r"), 500, 200, 3, 50.0, max_abs_mv=10.0)
+    assert outcome.result is None and outcome.stage == "signal"
+    assert outcome.reason.startswith("implausible amplitude in lead ")
+    assert outcome.reason.endswith("> data.max_abs_mv 10 mV; check the header's units and gain")
+
+
+def test_amplitude_bound_is_the_config_value(record_mv) -> None:
+    _, x = record_mv
+    check_amplitude(x, 10.0)
+    with pytest.raises(Excluded, match="data.max_abs_mv 0.01 mV"):
+        check_amplitude(x, 0.01)
+
+
+def test_ptbxl_lead_spellings_are_read(record_mv, helpers, tmp_path: Path) -> None:
+    """PTB-XL's headers say AVR/AVL/AVF; lower case and shuffled order read the same."""
+    _, x = record_mv
+    names = [n.upper() for n in LEADS]
+    assert names[3:6] == ["AVR", "AVL", "AVF"]
+    helpers.write_wfdb(tmp_path / "upper", x, sig_name=names)
+    np.testing.assert_allclose(load_record(tmp_path / "upper", 500), x, atol=1e-6)
+    helpers.write_wfdb(tmp_path / "dup", x, sig_name=[*LEADS[:-1], "v5"])
+    with pytest.raises(Excluded, match="wrong lead set"):
+        load_record(tmp_path / "dup", 500)
+
+
+def test_label_conflicts_are_logged_and_counted(
+    ingested, ptbxl_fixture, helpers, tmp_path: Path, caplog
+) -> None:
+    out, _ = ingested
+    assert read_metadata(out / "records.parquet")["counts"]["label_conflicts"] == 0
+    root, _ = ptbxl_fixture
+    annotations = pd.read_csv(root / "annotations.csv")
+    annotations["diagnosis"] = "abnormal"  # 701 is normal in ptbxl_database.csv
+    path = tmp_path / "annotations.csv"
+    annotations.to_csv(path, index=False)
+    with caplog.at_level("WARNING"):
+        ingest(
+            ptbxl_dir=root,
+            annotations=path,
+            out_dir=tmp_path / "out",
+            cfg=dict(helpers.DATA_CFG),
+            seed=0,
+        )
+    meta = read_metadata(tmp_path / "out" / "records.parquet")
+    assert meta["counts"]["label_conflicts"] == 1
+    assert meta["label_conflicts"] == [
+        {"ecg_id": 701, "database_label": "normal", "annotation_diagnosis": "abnormal"}
+    ]
+    assert "label conflict: annotated case 701 is abnormal" in caplog.text
+    records = read_table(tmp_path / "out" / "records.parquet").set_index("ecg_id")
+    assert records.at[701, "label"] == 0 and records.at[701, "split"] == "evaluation"

@@ -133,3 +133,26 @@ def test_missing_case_id_is_named() -> None:
     db, labels = _cohort(n_patients=50)
     with pytest.raises(ValueError, match="case id 99999"):
         ptbxl.select_records(db, labels, [1, 99999], CFG, seed=0)
+
+
+def test_label_conflicts_between_annotation_and_database(tmp_path: Path) -> None:
+    path = tmp_path / "ann.csv"
+    pd.DataFrame(
+        {"case_id": [1, 1, 2, 3, 9], "diagnosis": ["normal", "normal", "normal", "abnormal", "x"]}
+    ).to_csv(path, index=False)
+    diagnoses = ptbxl.read_case_diagnoses(path)
+    assert diagnoses == {1: "normal", 2: "normal", 3: "abnormal"}
+    labels = pd.Series({1: 0, 2: 1, 3: 1}, dtype=np.int8)
+    assert ptbxl.label_conflicts(labels, diagnoses) == [
+        {"ecg_id": 2, "database_label": "abnormal", "annotation_diagnosis": "normal"}
+    ]
+
+
+def test_empty_annotation_file_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "ann.csv"
+    path.write_text("")
+    with pytest.raises(ValueError, match=f"annotation file {path} is empty"):
+        ptbxl.read_case_ids(path)
+    path.write_text("case_id,diagnosis\n")
+    with pytest.raises(ValueError, match=f"annotation file {path} has no rows"):
+        ptbxl.read_case_ids(path)

@@ -9,4 +9,4 @@ from evaluation_helpers import make_grid
 @pytest.fixture(scope="session")
 def grid(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("grid")
-    return tmp, make_grid(tmp)
+    return make_grid(tmp)

@@ -148,3 +148,72 @@ def test_missing_column_raises(tmp_path):
             out_masks=tmp_path / "masks.parquet",
             cfg=DATA_CFG,
         )
+
+
+@pytest.mark.parametrize("content", ["", "case_id,annotator,modality,lead,start_ms,end_ms,kind\n"])
+def test_empty_annotation_file_is_named(tmp_path, content):
+    ann = tmp_path / "annotations.csv"
+    ann.write_text(content)
+    with pytest.raises(ValueError, match=rf"annotation file {ann} (is empty|has no rows)"):
+        build_masks(
+            annotations=ann,
+            records=_records(tmp_path),
+            out_masks=tmp_path / "masks.parquet",
+            cfg=DATA_CFG,
+        )
+
+
+def test_lead_names_in_any_case_and_ptbxl_spelling(tmp_path):
+    masks = _masks(
+        tmp_path,
+        [
+            [1, "a", "ecg12", "AVR", 10, 60, "segment", "abnormal"],
+            [1, "a", "ecg12", "avl", 10, 60, "segment", "abnormal"],
+            [1, "a", "ecg12", " v1 ", 10, 60, "segment", "abnormal"],
+        ],
+    )
+    assert set(masks.loc[masks.case_id == 1, "channel"]) == {"aVR", "aVL", "V1"}
+
+
+def _exclusions(tmp_path):
+    path = tmp_path / "exclusions.parquet"
+    frame = pd.DataFrame({"ecg_id": [51, 60], "stage": ["signal", "labels"]})
+    write_table(frame.assign(reason=["flat lead aVL", "no diagnostic statement"]), path)
+    return path
+
+
+def test_case_excluded_by_ingestion_is_left_out_with_its_reason(tmp_path, caplog):
+    ann = tmp_path / "annotations.csv"
+    rows = [GOOD, [51, "a", "ecg12", "II", 10, 60, "segment", "normal"]]
+    pd.DataFrame(rows, columns=COLUMNS).to_csv(ann, index=False)
+    out = tmp_path / "masks.parquet"
+    with pytest.raises(ValueError, match=r"row 2 \(case 51\).*unknown case"):  # no exclusions
+        build_masks(annotations=ann, records=_records(tmp_path), out_masks=out, cfg=DATA_CFG)
+    with caplog.at_level("WARNING"):
+        build_masks(
+            annotations=ann,
+            records=_records(tmp_path),
+            out_masks=out,
+            cfg=DATA_CFG,
+            exclusions=_exclusions(tmp_path),
+        )
+    assert set(read_table(out)["case_id"]) == {1}
+    assert read_metadata(out)["excluded_annotated_cases"] == [
+        {"case_id": 51, "stage": "signal", "reason": "flat lead aVL"}
+    ]
+    assert "annotated case 51 excluded by ingestion (stage signal: flat lead aVL)" in caplog.text
+
+
+def test_every_annotated_case_excluded_is_an_error_naming_them(tmp_path):
+    ann = tmp_path / "annotations.csv"
+    pd.DataFrame([[60, "a", "ecg12", "II", 10, 60, "segment", "normal"]], columns=COLUMNS).to_csv(
+        ann, index=False
+    )
+    with pytest.raises(ValueError, match=r"case 60 \(stage labels: no diagnostic statement\)"):
+        build_masks(
+            annotations=ann,
+            records=_records(tmp_path),
+            out_masks=tmp_path / "m.parquet",
+            cfg=DATA_CFG,
+            exclusions=_exclusions(tmp_path),
+        )

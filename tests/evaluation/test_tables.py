@@ -11,6 +11,7 @@ from evaluation_helpers import EVAL_CFG, N_CASES, pool_best, scores
 from scipy import stats
 
 from cinexai.evaluation.bootstrap import nanmean
+from cinexai.evaluation.tables import make_tables
 from cinexai.io import read_metadata, read_table
 
 
@@ -47,6 +48,9 @@ def test_tables_have_expected_rows(grid):
     assert list(t["table4"].attribution) == ["CineECG Attr.", "12-Lead (Mapped)", "12-Lead Attr."]
     assert (t["table4"].registered_method == "integrated_gradients").all()
     assert "integrated_gradients_model_randomized" not in set(t["table4"].method)
+    assert (
+        "Table 4: attribution source (Integrated Grad.)" in (tmp / "tables/table4.md").read_text()
+    )
     assert len(t["table5"]) == 9 and not t["table5"].method.isin(EVAL_CFG["controls"]).any()
     ctl = t["controls"]
     assert set(ctl.control) == {"best", *EVAL_CFG["controls"]} and len(ctl) == 2 * 7
@@ -54,6 +58,21 @@ def test_tables_have_expected_rows(grid):
     assert "CineECG Signal" in md and "–" in md and "BCa" in md
     for row in t["table1"].itertuples():
         assert f"{row.dice:.2f} ({row.dice_low:.2f}–{row.dice_high:.2f})" in md
+
+
+def test_table4_shows_and_names_the_configured_method(grid, tmp_path):
+    _, paths = grid
+    make_tables(
+        scores=[p for p, _ in paths],
+        sweeps=[s for _, s in paths],
+        out_dir=tmp_path,
+        cfg={**EVAL_CFG, "table4_method": "gradient_shap"},
+        seed=0,
+    )
+    table4 = pd.read_csv(tmp_path / "table4.csv")
+    assert (table4.registered_method == "gradient_shap").all() and len(table4) == 3
+    md = (tmp_path / "table4.md").read_text()
+    assert "Table 4: attribution source (Gradient SHAP)" in md and "Integrated" not in md
 
 
 def test_bootstrap_indices_reproduce_table_rows(grid):

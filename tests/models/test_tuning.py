@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 
 import optuna
@@ -11,7 +15,7 @@ from optuna.trial import TrialState
 
 from cinexai.config import defaults
 from cinexai.io import read_json
-from cinexai.models.tuning import SEARCH_KEYS, tune
+from cinexai.models.tuning import SEARCH_KEYS, study_lock, tune
 
 CFG = {
     **defaults()["models"],
@@ -127,3 +131,42 @@ def test_changed_search_space_starts_a_new_study(resumed: dict, tmp_path: Path) 
     assert set(optuna.get_all_study_names(f"sqlite:///{db}")) == {old_name, new["study_name"]}
     assert new["n_trials"] == 1 and 4 <= new["params"]["width"] <= 6
     assert len(_trials(db, old_name)) == 3
+
+
+HOLDER = textwrap.dedent(
+    """
+    import sys, time
+    from cinexai.models.tuning import study_lock
+    with study_lock(sys.argv[1]):
+        print("locked", flush=True)
+        time.sleep(120)
+    """
+)
+
+
+def test_tune_refuses_a_study_in_use_by_another_process(tmp_path: Path) -> None:
+    """An orphaned tune (here: a process holding the study lock) blocks a rerun, naming its pid."""
+    db = tmp_path / "study.db"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(db)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        with pytest.raises(
+            RuntimeError, match=rf"in use by another tune process \(pid {holder.pid}\)"
+        ):
+            tune(
+                signals=tmp_path / "none",
+                records=tmp_path / "none",
+                study_db=db,
+                out_best=tmp_path / "best.json",
+                modality="ecg12",
+                cfg=CFG,
+                seed=0,
+            )
+        assert not db.exists()  # refused before touching the study
+    finally:
+        holder.kill()
+        holder.wait()
+    with study_lock(db) as lock:  # the kernel dropped the dead holder's lock
+        assert lock.read_text() == str(os.getpid())

@@ -109,6 +109,28 @@ def test_unregistered_method_fails_naming_the_instance(project):
     assert proc.returncode != 0 and "methods.my_saliency" in proc.stdout + proc.stderr
 
 
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("run=..", "'..' does not match"),
+        (
+            "methods={'lime': {'num_samples': 'many'}}",
+            "config key 'methods.lime.num_samples': must be a positive integer, got 'many'",
+        ),
+        ("dataset=ptbxl", "config key 'ptbxl_dir': dataset 'ptbxl' needs ptbxl_dir"),
+        (
+            "evaluation={'table4_method': 'integrated_gradients_normal_ref'}",
+            "config key 'evaluation.table4_method'",
+        ),
+    ],
+)
+def test_bad_values_fail_at_dag_build_naming_the_key(project, override, message):
+    proc = snakemake(
+        project, "-n", "--configfile", ".test/config.yaml", "--config", override, check=False
+    )
+    assert proc.returncode != 0 and message in proc.stdout + proc.stderr
+
+
 def test_lint_is_clean(project):
     proc = snakemake(project, "--lint", "--configfile", ".test/config.yaml", check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr

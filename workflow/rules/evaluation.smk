@@ -3,6 +3,7 @@ checkpoint masks:
     input:
         annotations=annotations_file(),
         records=f"{RES}/data/records.parquet",
+        exclusions=f"{RES}/data/exclusions.parquet",
     output:
         f"{RES}/data/masks.parquet",
     log:

@@ -7,4 +7,5 @@ with logged(snakemake):
         records=snakemake.input.records,
         out_masks=snakemake.output[0],
         cfg=snakemake.params.cfg,
+        exclusions=snakemake.input.exclusions,
     )

@@ -11,16 +11,21 @@ import torch
 from captum.attr import GradientShap
 
 from cinexai.attribution.base import AttributionContext, Forward
-from cinexai.attribution.registry import register
+from cinexai.attribution.registry import choice, integer, number, register
 
 DEFAULTS = {
     "baseline": "reference_pool",  # the only choice: baselines drawn from the reference pool
     "n_samples": 50,
     "stdevs": 0.0,
 }
+PARAMS = {
+    "baseline": choice("reference_pool"),
+    "n_samples": integer(1),
+    "stdevs": number(0.0),
+}
 
 
-@register("gradient_shap", DEFAULTS)
+@register("gradient_shap", DEFAULTS, params=PARAMS)
 def attribute(
     forward: Forward, x: torch.Tensor, ctx: AttributionContext, target: int
 ) -> np.ndarray:

@@ -13,7 +13,7 @@ import torch
 from captum.attr import IntegratedGradients, NoiseTunnel
 
 from cinexai.attribution.base import AttributionContext, Forward
-from cinexai.attribution.registry import register
+from cinexai.attribution.registry import choice, integer, number, optional, register
 
 DEFAULTS = {
     "baseline": "zero",  # zero (captum's default) | reference_mean
@@ -24,9 +24,26 @@ DEFAULTS = {
     "integration": "gausslegendre",  # captum's IG `method`
     "internal_batch_size": None,  # None: attribution.batch_size
 }
+#: captum's IG integration methods.
+INTEGRATIONS = (
+    "riemann_right",
+    "riemann_left",
+    "riemann_middle",
+    "riemann_trapezoid",
+    "gausslegendre",
+)
+PARAMS = {
+    "baseline": choice("zero", "reference_mean"),
+    "n_steps": integer(1),
+    "nt_samples": integer(0),
+    "stdev": number(0.0),
+    "nt_type": choice("smoothgrad", "smoothgrad_sq", "vargrad"),
+    "integration": choice(*INTEGRATIONS),
+    "internal_batch_size": optional(integer(1)),
+}
 
 
-@register("integrated_gradients", DEFAULTS)
+@register("integrated_gradients", DEFAULTS, params=PARAMS)
 def attribute(
     forward: Forward, x: torch.Tensor, ctx: AttributionContext, target: int
 ) -> np.ndarray:

@@ -12,6 +12,7 @@ n_clusters`` evaluations).
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
@@ -19,13 +20,34 @@ import shap
 import torch
 
 from cinexai.attribution.base import AttributionContext, Forward, derive_seed, numpy_output
-from cinexai.attribution.registry import register
+from cinexai.attribution.registry import choice, integer, register
 
 DEFAULTS = {
     "nsamples": 100,  # or "auto": 2 * C * T + 2048
     "l1_reg": "num_features(10)",
     "background": "reference_mean",  # reference_mean | reference_kmeans
     "n_clusters": 10,  # k for reference_kmeans
+}
+#: l1_reg strings: shap's choices, and ours that switch selection off.
+L1_WORDS = r"num_features\(\d+\)|auto|aic|bic|false|none|off"
+
+
+def l1_problem(value: Any) -> str | None:
+    """What a bad ``l1_reg`` config value must be (None when it is one shap or we accept)."""
+    if value is None or value is False:
+        return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0:
+        return None
+    if isinstance(value, str) and re.fullmatch(L1_WORDS, value.lower()):
+        return None
+    return "must be false, a number >= 0, 'num_features(k)', 'auto', 'aic' or 'bic'"
+
+
+PARAMS = {
+    "nsamples": integer(1, words=("auto",)),
+    "l1_reg": l1_problem,
+    "background": choice("reference_mean", "reference_kmeans"),
+    "n_clusters": integer(1),
 }
 
 
@@ -64,7 +86,7 @@ def background(ctx: AttributionContext) -> Any:
     )
 
 
-@register("kernel_shap", DEFAULTS)
+@register("kernel_shap", DEFAULTS, params=PARAMS)
 def attribute(
     forward: Forward, x: torch.Tensor, ctx: AttributionContext, target: int
 ) -> np.ndarray:

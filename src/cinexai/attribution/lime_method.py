@@ -24,7 +24,7 @@ from lime.discretize import BaseDiscretizer
 from lime.lime_tabular import LimeTabularExplainer
 
 from cinexai.attribution.base import AttributionContext, Forward, derive_seed, numpy_output
-from cinexai.attribution.registry import register
+from cinexai.attribution.registry import choice, integer, number, optional, register
 
 DEFAULTS = {
     "baseline": "reference_pool",  # training data of the explainer (bin statistics)
@@ -35,6 +35,17 @@ DEFAULTS = {
     # | none
     "discretize_continuous": True,
     "discretizer": "quartile",  # quartile | decile | entropy
+}
+PARAMS = {
+    "baseline": choice("reference_pool"),
+    "num_samples": integer(1),
+    "num_features": integer(1, words=("all",)),
+    "kernel_width": optional(number(0.0, positive=True)),
+    "feature_selection": choice(
+        "auto", "highest_weights", "forward_selection", "lasso_path", "none"
+    ),
+    "discretize_continuous": choice(True, False),
+    "discretizer": choice("quartile", "decile", "entropy"),
 }
 
 
@@ -113,7 +124,7 @@ def explainer(ctx: AttributionContext) -> LimeTabularExplainer:
     return lime
 
 
-@register("lime", DEFAULTS)
+@register("lime", DEFAULTS, params=PARAMS)
 def attribute(
     forward: Forward, x: torch.Tensor, ctx: AttributionContext, target: int
 ) -> np.ndarray:

@@ -7,7 +7,9 @@ method is one module plus one ``methods:`` config entry.
 Config entries are *named instances*: ``config["methods"][instance]`` is a dict whose optional key
 ``method`` names the registered method (default: the instance name) and whose optional key
 ``model`` (``trained`` | ``randomized``) picks the model to attribute; every other key is a method
-parameter, checked against the method's defaults so that a typo is an error, not a silent default.
+parameter, checked against the method's defaults so that a typo is an error, not a silent default,
+and against the value check the method declares for it (``register(..., params=...)``), so that a
+bad value fails when the DAG is built, naming its key, rather than deep inside a job.
 """
 
 from __future__ import annotations
@@ -28,6 +30,68 @@ _HELPER_MODULES = frozenset({"registry", "base", "mapping", "run"})
 _REGISTRY: dict[str, MethodSpec] = {}
 _discovered = False
 
+#: A parameter check: ``None`` when the value is fine, else what the value must be.
+Check = Callable[[Any], str | None]
+
+
+class ParamError(ValueError):
+    """A method parameter has a bad value; ``key`` is its config key (``methods.lime.num_samples``)."""
+
+    def __init__(self, key: str, reason: str) -> None:
+        super().__init__(f"{key}: {reason}")
+        self.key, self.reason = key, reason
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def integer(minimum: int = 1, words: tuple[str, ...] = ()) -> Check:
+    """An integer ``>= minimum`` (or one of ``words``, e.g. ``auto``)."""
+    what = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
+    what += "".join(f" or {w!r}" for w in words)
+
+    def check(value: Any) -> str | None:
+        if isinstance(value, str) and value.lower() in words:
+            return None
+        return None if _is_int(value) and value >= minimum else f"must be {what}"
+
+    return check
+
+
+def number(minimum: float = 0.0, positive: bool = False) -> Check:
+    """A number ``>= minimum`` (``> minimum`` if ``positive``)."""
+    what = f"a number {'>' if positive else '>='} {minimum:g}"
+
+    def check(value: Any) -> str | None:
+        ok = _is_number(value) and (value > minimum if positive else value >= minimum)
+        return None if ok else f"must be {what}"
+
+    return check
+
+
+def choice(*values: Any) -> Check:
+    """One of ``values``."""
+
+    def check(value: Any) -> str | None:
+        return None if value in values else f"must be one of {list(values)}"
+
+    return check
+
+
+def optional(inner: Check) -> Check:
+    """``null`` or a value passing ``inner``."""
+
+    def check(value: Any) -> str | None:
+        problem = None if value is None else inner(value)
+        return None if problem is None else f"{problem} or null"
+
+    return check
+
 
 @dataclass(frozen=True)
 class MethodSpec:
@@ -41,6 +105,7 @@ class MethodSpec:
     fn: Callable[..., Any]
     defaults: Mapping[str, Any] = field(default_factory=dict)
     model_free: bool = False
+    params: Mapping[str, Check] = field(default_factory=dict)
 
     @property
     def module(self) -> str:
@@ -48,9 +113,19 @@ class MethodSpec:
 
 
 def register(
-    name: str, defaults: Mapping[str, Any] | None = None, model_free: bool = False
+    name: str,
+    defaults: Mapping[str, Any] | None = None,
+    model_free: bool = False,
+    params: Mapping[str, Check] | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Decorator registering ``attribute(forward, x, ctx, target)`` under ``name``."""
+    """Decorator registering ``attribute(forward, x, ctx, target)`` under ``name``.
+
+    ``params`` maps parameter names (a subset of ``defaults``) to value checks, run by
+    :func:`resolve` on every configured instance.
+    """
+    unchecked = sorted(set(params or {}) - set(defaults or {}))
+    if unchecked:
+        raise ValueError(f"method {name!r}: checks for parameter(s) without a default {unchecked}")
 
     def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
         existing = _REGISTRY.get(name)
@@ -59,7 +134,7 @@ def register(
                 f"attribution method {name!r} registered twice "
                 f"({existing.module} and {fn.__module__})"
             )
-        _REGISTRY[name] = MethodSpec(name, fn, dict(defaults or {}), model_free)
+        _REGISTRY[name] = MethodSpec(name, fn, dict(defaults or {}), model_free, dict(params or {}))
         return fn
 
     return decorate
@@ -103,7 +178,8 @@ def resolve(
     """Map a config instance to ``(registered_name, params)``, params = defaults updated by config.
 
     Raises KeyError for an unknown method and ValueError for an unknown parameter or ``model``
-    value, both naming the instance.
+    value, both naming the instance, and :class:`ParamError` naming the key of a parameter whose
+    value fails the method's check.
     """
     cfg = dict(instance_cfg or {})
     registered = str(cfg.get("method", instance_name))
@@ -123,7 +199,25 @@ def resolve(
             f"methods.{instance_name}: unknown parameter(s) {unknown} for method "
             f"{registered!r}; allowed: {sorted(spec.defaults)}"
         )
+    for key, value in params.items():
+        check = spec.params.get(key)
+        problem = check(value) if check is not None else None
+        if problem is not None:
+            raise ParamError(
+                f"methods.{instance_name}.{key}", f"{problem}, got {value!r}{_string_hint(value)}"
+            )
     return registered, {**spec.defaults, **params}
+
+
+def _string_hint(value: Any) -> str:
+    """Why a number may arrive as a string: Snakemake's ``--config`` reads nested values so."""
+    try:
+        float(value if isinstance(value, str) else "x")
+    except ValueError:
+        return ""
+    return (
+        " (a string: snakemake --config passes nested values as strings; set it in a config file)"
+    )
 
 
 def model_variant(instance_cfg: Mapping[str, Any] | None) -> str:

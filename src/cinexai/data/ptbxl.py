@@ -119,6 +119,33 @@ def read_case_ids(path: str | Path) -> list[int]:
     return sorted({int(v) for v in numeric})
 
 
+def read_case_diagnoses(path: str | Path) -> dict[int, str]:
+    """The expert diagnosis (normal/abnormal) of each annotated case, first row's (the masks stage
+    validates the rows and rejects a case annotated with two); {} without a diagnosis column."""
+    table = read_annotations(path)
+    if "diagnosis" not in table.columns:
+        return {}
+    ids = pd.to_numeric(table["case_id"], errors="coerce")
+    out: dict[int, str] = {}
+    for case, diagnosis in zip(ids, table["diagnosis"].astype(str).str.strip(), strict=True):
+        if diagnosis in ("normal", "abnormal") and not pd.isna(case):
+            out.setdefault(int(case), diagnosis)
+    return out
+
+
+def label_conflicts(labels: pd.Series, diagnoses: dict[int, str]) -> list[dict]:
+    """Annotated cases whose expert diagnosis contradicts the database's normal/abnormal label."""
+    conflicts = []
+    for case, diagnosis in sorted(diagnoses.items()):
+        if case in labels.index:
+            label = "abnormal" if int(labels[case]) else "normal"
+            if label != diagnosis:
+                conflicts.append(
+                    {"ecg_id": case, "database_label": label, "annotation_diagnosis": diagnosis}
+                )
+    return conflicts
+
+
 def draw_reference(pool: pd.DataFrame, size: int, rng: np.random.Generator) -> pd.Index:
     """Up to ``size`` normal records from whole patients whose records in ``pool`` are all normal.
 

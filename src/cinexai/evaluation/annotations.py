@@ -7,10 +7,13 @@ Protocol (times in ms from QRS onset, window ``0..window_ms``):
   window (so a segment at the window edge may stay shorter than the minimum);
 * a point (``kind == point``, time ``start_ms``; ``end_ms`` empty or equal) becomes
   ``[t - 10, t + 10]`` ms, clipped to the window, and is not widened further;
-* ecg12 rows name one lead (``*`` = all 12); the mask covers only the leads named for that case,
+* ecg12 rows name one lead (``*`` = all 12; names as :func:`cinexai.leads.canonical_lead` reads
+  them, e.g. ``aVR``, ``AVR``, ``avr``); the mask covers only the leads named for that case,
   so metrics are computed only inside them; cineecg rows (lead ``*`` or empty) apply to the whole
   trajectory: channels x, y, z share one time mask;
-* segments of every annotator of a case are merged by union.
+* segments of every annotator of a case are merged by union;
+* an annotated case that ingestion excluded (``exclusions.parquet``) is left out of the masks with
+  ingestion's stage and reason (logged, listed in the masks' metadata).
 
 Sample <-> ms rule: with ``dt = 1000 / fs`` ms, sample ``t`` covers ``[t*dt, (t+1)*dt)`` ms (at
 500 Hz sample t covers ``[2t, 2t+2)``). A segment ``[a, b]`` marks every sample whose interval
@@ -28,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from cinexai.io import file_sha256, package_versions, read_table, write_table
-from cinexai.leads import CINE_CHANNELS, LEADS
+from cinexai.leads import CINE_CHANNELS, LEADS, canonical_lead
 
 log = logging.getLogger(__name__)
 
@@ -59,16 +62,25 @@ _EPS = 1e-9
 
 
 def read_annotations(path: str | os.PathLike[str]) -> pd.DataFrame:
-    """Read an annotation file (``.csv`` or ``.parquet``) as strings/numbers, no index."""
+    """Read an annotation file (``.csv`` or ``.parquet``) as strings/numbers, no index.
+
+    Raises ValueError naming the file when it is empty or holds no rows.
+    """
     path = Path(path)
+    if path.stat().st_size == 0:
+        raise ValueError(f"annotation file {path} is empty (expected a header and rows)")
     if path.suffix.lower() in (".parquet", ".pq"):
-        return read_table(path)
-    return pd.read_csv(
-        path,
-        dtype={"lead": str, "annotator": str},
-        keep_default_na=False,
-        na_values={"start_ms": [""], "end_ms": [""]},
-    )
+        table = read_table(path)
+    else:
+        table = pd.read_csv(
+            path,
+            dtype={"lead": str, "annotator": str},
+            keep_default_na=False,
+            na_values={"start_ms": [""], "end_ms": [""]},
+        )
+    if table.empty:
+        raise ValueError(f"annotation file {path} has no rows")
+    return table
 
 
 def evaluation_cases(records: pd.DataFrame) -> set[int]:
@@ -84,7 +96,24 @@ def _as_float(value: object) -> float:
         return math.nan
 
 
-def _row_problems(row: pd.Series, cases: set[int], window_ms: float) -> tuple[str, list[str]]:
+def excluded_cases(exclusions: pd.DataFrame, cases: set[int]) -> dict[int, tuple[str, str]]:
+    """Ingestion's (stage, reason) per excluded record that is not an included evaluation case."""
+    return {
+        int(row.ecg_id): (str(row.stage), str(row.reason))
+        for row in exclusions.itertuples(index=False)
+        if int(row.ecg_id) not in cases
+    }
+
+
+def _lead(value: object) -> str:
+    """A row's lead: '' when empty, ``*``, the canonical name, or the value as written."""
+    text = "" if pd.isna(value) else str(value).strip()
+    return text if text in ("", ALL_LEADS) else canonical_lead(text) or text
+
+
+def _row_problems(
+    row: pd.Series, cases: set[int], window_ms: float, excluded: dict[int, tuple[str, str]]
+) -> tuple[str, list[str]]:
     """Return the row's case label and every problem found in it."""
     problems: list[str] = []
     try:
@@ -94,11 +123,11 @@ def _row_problems(row: pd.Series, cases: set[int], window_ms: float) -> tuple[st
             raise ValueError
     except (TypeError, ValueError):
         return repr(row["case_id"]), [f"case_id {row['case_id']!r} is not an integer"]
-    if case not in cases:
+    if case not in cases and case not in excluded:
         problems.append("unknown case (not an included evaluation record in records.parquet)")
     modality, kind = str(row["modality"]).strip(), str(row["kind"]).strip()
     diagnosis = str(row["diagnosis"]).strip()
-    lead = "" if pd.isna(row["lead"]) else str(row["lead"]).strip()
+    lead = _lead(row["lead"])
     if modality not in MODALITIES:
         problems.append(f"unknown modality {modality!r} (expected one of {', '.join(MODALITIES)})")
     if kind not in KINDS:
@@ -106,7 +135,9 @@ def _row_problems(row: pd.Series, cases: set[int], window_ms: float) -> tuple[st
     if diagnosis not in DIAGNOSES:
         problems.append(f"unknown diagnosis {diagnosis!r} (expected one of {', '.join(DIAGNOSES)})")
     if modality == "ecg12" and lead not in (*LEADS, ALL_LEADS):
-        problems.append(f"unknown lead {lead!r} (expected one of {', '.join(LEADS)} or '*')")
+        problems.append(
+            f"unknown lead {lead!r} (expected one of {', '.join(LEADS)} or '*', any case)"
+        )
     if modality == "cineecg" and lead not in (ALL_LEADS, ""):
         problems.append(
             f"lead {lead!r} on a cineecg row (the trajectory is annotated as a whole: use '*')"
@@ -126,12 +157,19 @@ def _row_problems(row: pd.Series, cases: set[int], window_ms: float) -> tuple[st
     return label, problems
 
 
-def validate_annotations(df: pd.DataFrame, cases: set[int], window_ms: float) -> pd.DataFrame:
+def validate_annotations(
+    df: pd.DataFrame,
+    cases: set[int],
+    window_ms: float,
+    excluded: dict[int, tuple[str, str]] | None = None,
+) -> pd.DataFrame:
     """Check every row; raise ValueError naming each bad row (1-based) and its case.
 
-    Returns a normalised copy (int case ids, stripped strings, float times; a point's
-    ``end_ms`` = ``start_ms``).
+    Returns a normalised copy (int case ids, stripped strings, canonical lead names, float times;
+    a point's ``end_ms`` = ``start_ms``).  Rows of the cases in ``excluded`` (ingestion's
+    exclusions: case id -> (stage, reason)) are checked like the others but not flagged as unknown cases.
     """
+    excluded = excluded or {}
     missing = [c for c in REQUIRED_COLUMNS if c not in df.columns]
     if missing:
         raise ValueError(
@@ -139,7 +177,7 @@ def validate_annotations(df: pd.DataFrame, cases: set[int], window_ms: float) ->
         )
     errors = []
     for i, (_, row) in enumerate(df.iterrows(), start=1):
-        label, problems = _row_problems(row, cases, window_ms)
+        label, problems = _row_problems(row, cases, window_ms, excluded)
         errors += [f"annotation row {i} (case {label}): {p}" for p in problems]
     if errors:
         raise ValueError(
@@ -151,12 +189,7 @@ def validate_annotations(df: pd.DataFrame, cases: set[int], window_ms: float) ->
             "case_id": df["case_id"].astype(float).astype(np.int64).to_numpy(),
             "annotator": df["annotator"].astype(str).str.strip().to_numpy(),
             "modality": df["modality"].astype(str).str.strip().to_numpy(),
-            "lead": df["lead"]
-            .fillna("")
-            .astype(str)
-            .str.strip()
-            .replace({"": ALL_LEADS})
-            .to_numpy(),
+            "lead": [_lead(v) or ALL_LEADS for v in df["lead"]],
             "start_ms": df["start_ms"].map(_as_float).to_numpy(),
             "end_ms": df["end_ms"].map(_as_float).to_numpy(),
             "kind": df["kind"].astype(str).str.strip().to_numpy(),
@@ -246,18 +279,37 @@ def build_masks(
     records: str | os.PathLike[str],
     out_masks: str | os.PathLike[str],
     cfg: dict,
+    exclusions: str | os.PathLike[str] | None = None,
 ) -> None:
     """Stage entry: validate the expert annotations and write ``masks.parquet``.
 
     ``cfg`` is ``config["data"]`` (``sampling_rate``, ``window_ms``). Any bad row raises a
-    ValueError naming the 1-based row number and case id; nothing is written then.
+    ValueError naming the 1-based row number and case id; nothing is written then.  An annotated
+    case that ingestion excluded (``exclusions``, ingestion's exclusions.parquet) is left out with
+    a warning giving ingestion's stage and reason, and listed in the metadata.
     """
     fs, window_ms, n_samples = window_geometry(cfg)
     cases = evaluation_cases(read_table(records, columns=["ecg_id", "split", "included"]))
-    raw = read_annotations(annotations)
-    if raw.empty:
-        raise ValueError(f"annotation file {annotations} has no rows")
-    rows = validate_annotations(raw, cases, window_ms)
+    excluded = (
+        excluded_cases(read_table(exclusions, columns=["ecg_id", "stage", "reason"]), cases)
+        if exclusions is not None
+        else {}
+    )
+    rows = validate_annotations(read_annotations(annotations), cases, window_ms, excluded)
+    left_out = {int(c): excluded[int(c)] for c in sorted(set(rows["case_id"]) & set(excluded))}
+    for case, (stage, reason) in left_out.items():
+        log.warning(
+            "annotated case %d excluded by ingestion (stage %s: %s): not scored",
+            case,
+            stage,
+            reason,
+        )
+    rows = rows[~rows["case_id"].isin(list(left_out))]
+    if rows.empty:
+        raise ValueError(
+            f"annotation file {annotations}: every annotated case was excluded by ingestion: "
+            + "; ".join(f"case {c} (stage {s}: {r})" for c, (s, r) in left_out.items())
+        )
     table = mask_table(rows, fs, n_samples, window_ms)
     per_modality = rows.groupby("modality")["case_id"].nunique().to_dict()
     unannotated = sorted(cases - set(rows["case_id"]))
@@ -285,6 +337,10 @@ def build_masks(
             },
             "cases_per_modality": per_modality,
             "unannotated_evaluation_cases": unannotated,
+            "excluded_annotated_cases": [
+                {"case_id": case, "stage": stage, "reason": reason}
+                for case, (stage, reason) in left_out.items()
+            ],
             "annotators": sorted(rows["annotator"].unique()),
             "annotations_sha256": file_sha256(annotations),
             "records_sha256": file_sha256(records),

@@ -8,7 +8,8 @@ mean Dice over the cases is kept (ties: first in (source, method, post-processin
 * Table 1: best CineECG-target configuration (sources cineecg and mapped) vs best 12-lead;
 * Table 2: those two, stratified by expert diagnosis and by model agreement;
 * Table 3: per target and registered method, its best (instance, post-processing, source);
-* Table 4: per source, the best instance x post-processing of ``cfg["table4_method"]`` (IG);
+* Table 4: per source, the best instance x post-processing of ``cfg["table4_method"]`` (IG),
+  titled by that method;
 * Table 5: per source and post-processing, the best method;
 * Controls: per target and control, the control under the best configuration's post-processing
   (same source where available) and at its own best, beside the best configuration itself.
@@ -484,6 +485,7 @@ def make_tables(
         "2p/(1+p)."
     )
     t1, chosen = table1(tb, summary)
+    table4_method = cfg["table4_method"]
     specs = [
         ("table1", t1, ["modality"], "Table 1: optimised CineECG vs 12-lead alignment"),
         (
@@ -500,9 +502,9 @@ def make_tables(
         ),
         (
             "table4",
-            table4(tb, summary, cfg["table4_method"]),
+            table4(tb, summary, table4_method),
             ["target", "attribution"],
-            "Table 4: attribution source (Integrated Gradients)",
+            f"Table 4: attribution source ({METHOD_NAMES.get(table4_method, table4_method)})",
         ),
         (
             "table5",

@@ -5,15 +5,18 @@ search (search space, epochs per trial, augmentation, seed, objective, data sign
 new study in the same ``study.db``, while a killed run resumes the same one and runs only the
 missing trials.  Trial ``k`` (counting finished trials) is sampled by a TPE sampler seeded with
 ``seed + k``, so an interrupted-and-resumed search proposes the same trials as an uninterrupted one.
+One process at a time: :func:`study_lock` makes a second tune on the same study refuse to start.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -142,6 +145,36 @@ def _n_finished(study: optuna.Study) -> int:
     return len(study.get_trials(deepcopy=False, states=FINISHED))
 
 
+@contextlib.contextmanager
+def study_lock(study_db: str | os.PathLike[str]) -> Iterator[Path]:
+    """Hold an exclusive ``flock`` on ``{study_db}.lock`` (holding this pid) while tuning.
+
+    Raises RuntimeError naming the holder's pid when another process holds it: a rerun must not
+    run trials beside a tune that is still writing the study (an orphan of a killed Snakemake).
+    The kernel drops the lock when its holder exits, however it exits.
+    """
+    path = Path(f"{study_db}.lock")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "unknown"
+            raise RuntimeError(
+                f"study {study_db} is in use by another tune process (pid {holder}); wait for it "
+                f"to finish or stop it (kill {holder}), then rerun"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        try:
+            yield path
+        finally:
+            os.ftruncate(fd, 0)
+    finally:
+        os.close(fd)  # releases the lock
+
+
 def tune(
     *,
     signals: str | os.PathLike[str],
@@ -157,8 +190,23 @@ def tune(
 
     Finished = COMPLETE or PRUNED; FAILED or RUNNING leftovers of a killed run do not count.
     Writes ``out_best`` (JSON): best params and value, trial counts, study name, seed.
-    Not safe for two processes sharing one study (leftover RUNNING trials are marked FAIL).
+    Refuses to start while another process tunes the same study (see :func:`study_lock`).
     """
+    with study_lock(study_db):
+        _tune(signals, records, study_db, out_best, modality, cfg, seed, threads)
+
+
+def _tune(
+    signals: str | os.PathLike[str],
+    records: str | os.PathLike[str],
+    study_db: str | os.PathLike[str],
+    out_best: str | os.PathLike[str],
+    modality: str,
+    cfg: dict[str, Any],
+    seed: int,
+    threads: int,
+) -> None:
+    """:func:`tune` under the study lock."""
     configure_runtime(seed, threads)
     device = resolve_device(str(cfg["device"]))
     data = load_model_data(signals, records, modality)
