@@ -105,7 +105,7 @@ def login(base: str, token: str) -> Client:
     r = http.post(f"{base}/api/login", json={"token": token}, headers={"Origin": base}, timeout=30)
     r.raise_for_status()
     me = http.get(f"{base}/api/me", timeout=TIMEOUT_S).json()
-    return Client(base, http, me["csrf"], me["work"])
+    return Client(base, http, me["csrf"], me.get("work", []))
 
 
 def mark_state(n: int) -> dict:
