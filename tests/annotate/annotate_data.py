@@ -44,7 +44,10 @@ def make_run(root: Path) -> dict[str, Path]:
     ids = list(every)
     X = np.stack([_beat(t, k) for k in range(len(ids))]).astype(np.float32)
     traj = np.stack(
-        [np.stack([20 * np.sin(t / 60 + k), 15 * np.cos(t / 70), 5 * np.sin(t / 90)]) for k in range(len(ids))]
+        [
+            np.stack([20 * np.sin(t / 60 + k), 15 * np.cos(t / 70), 5 * np.sin(t / 90)])
+            for k in range(len(ids))
+        ]
     ).astype(np.float32)
     records = pd.DataFrame(
         {

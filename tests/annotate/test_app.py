@@ -18,17 +18,23 @@ def _state(*marks, diagnosis="normal"):
 
 def _saves(db) -> int:
     with sqlite3.connect(db) as con:
-        return con.execute("SELECT COUNT(*) FROM audit WHERE action IN ('save','submit')").fetchone()[0]
+        return con.execute(
+            "SELECT COUNT(*) FROM audit WHERE action IN ('save','submit')"
+        ).fetchone()[0]
 
 
 def test_login_link_is_one_time_and_secrets_are_stored_hashed(study):
     token = study.add_reviewer("dr_a")
-    r = requests.post(f"{study.base}/api/login", json={"token": token}, headers={"Origin": study.base})
+    r = requests.post(
+        f"{study.base}/api/login", json={"token": token}, headers={"Origin": study.base}
+    )
     assert r.status_code == 200
     cookie = r.headers["set-cookie"].lower()
     assert "httponly" in cookie and "samesite=strict" in cookie
     sid = r.cookies["cinexai_session"]
-    again = requests.post(f"{study.base}/api/login", json={"token": token}, headers={"Origin": study.base})
+    again = requests.post(
+        f"{study.base}/api/login", json={"token": token}, headers={"Origin": study.base}
+    )
     assert again.status_code == 401
     dump = "\n".join(sqlite3.connect(study.db).iterdump())
     assert token not in dump and sid not in dump
@@ -72,8 +78,12 @@ def test_forged_posts_are_refused_and_write_nothing(study):
     ]
     for headers in forged:
         assert a.http.put(url, json=body, headers=headers, timeout=30).status_code == 403, headers
-        assert a.http.post(url + "/submit", json=body, headers=headers, timeout=30).status_code == 403
-    form = a.http.post(url + "/submit", data={"seq": "1"}, headers={"Origin": "http://evil.example"})
+        assert (
+            a.http.post(url + "/submit", json=body, headers=headers, timeout=30).status_code == 403
+        )
+    form = a.http.post(
+        url + "/submit", data={"seq": "1"}, headers={"Origin": "http://evil.example"}
+    )
     assert form.status_code == 403
     assert _saves(study.db) == 0
     assert Store(study.db).work(_rid(study, "dr_a"), a.work[0]["id"])["seq"] == 0
@@ -119,6 +129,8 @@ def test_admin_sees_progress_only(study):
     admin = login(study.base, study.add_reviewer("lead", admin=True))
     a.save(a.work[0]["id"], 1, _state(SEGMENT))
     rows = admin.http.get(f"{study.base}/api/progress", timeout=30).json()
-    assert rows == [{"reviewer": "dr_a", "role": "reviewer", "assigned": 3, "started": 1, "submitted": 0}]
+    assert rows == [
+        {"reviewer": "dr_a", "role": "reviewer", "assigned": 3, "started": 1, "submitted": 0}
+    ]
     assert admin.http.get(f"{study.base}/api/work/{a.work[0]['id']}", timeout=30).status_code == 403
     assert a.http.get(f"{study.base}/api/progress", timeout=30).status_code == 403

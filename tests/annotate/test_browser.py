@@ -15,7 +15,6 @@ import subprocess
 import sys
 
 import numpy as np
-import pytest
 from annotate_data import CASES, OTHER, WINDOW_MS
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
@@ -48,7 +47,9 @@ def _drag(driver, canvas, a_ms: float, b_ms: float) -> None:
 def _click(driver, canvas, t_ms: float) -> None:
     k = float(canvas.get_attribute("data-px-per-ms"))
     width = canvas.size["width"]
-    ActionChains(driver).move_to_element_with_offset(canvas, int(t_ms * k) - width // 2, 0).click().perform()
+    ActionChains(driver).move_to_element_with_offset(
+        canvas, int(t_ms * k) - width // 2, 0
+    ).click().perform()
 
 
 def _bodies(driver, study) -> list[tuple[str, str]]:
@@ -98,15 +99,33 @@ def test_reviewer_session_marks_export_masks_and_blinding(study, browser, tmp_pa
 
     out = tmp_path / "annotations.csv"
     subprocess.run(
-        [sys.executable, "-m", "cinexai.annotate.cli", "annotate", "export", "--db", str(study.db),
-         "--key-map", str(study.paths["key_map"]), "--out", str(out)],
+        [
+            sys.executable,
+            "-m",
+            "cinexai.annotate.cli",
+            "annotate",
+            "export",
+            "--db",
+            str(study.db),
+            "--key-map",
+            str(study.paths["key_map"]),
+            "--out",
+            str(out),
+        ],
         check=True,
     )
     import pandas as pd
 
     rows = pd.read_csv(out, dtype={"lead": str}, keep_default_na=False)
     assert list(rows.columns) == [
-        "case_id", "annotator", "modality", "lead", "start_ms", "end_ms", "kind", "diagnosis"
+        "case_id",
+        "annotator",
+        "modality",
+        "lead",
+        "start_ms",
+        "end_ms",
+        "kind",
+        "diagnosis",
     ]
     assert rows["case_id"].nunique() == 1 and int(rows["case_id"].iloc[0]) in CASES
     assert set(rows["annotator"]) == {"dr_a"} and set(rows["diagnosis"]) == {"abnormal"}
@@ -120,7 +139,9 @@ def test_reviewer_session_marks_export_masks_and_blinding(study, browser, tmp_pa
     assert abs((cine["start_ms"] + cine["end_ms"]) / 2 - 28) < tol  # widened about its centre
 
     masks_path = tmp_path / "masks.parquet"
-    build_masks(out, study.paths["records"], masks_path, {"sampling_rate": 500, "window_ms": WINDOW_MS})
+    build_masks(
+        out, study.paths["records"], masks_path, {"sampling_rate": 500, "window_ms": WINDOW_MS}
+    )
     masks = read_table(masks_path)
     n = int(WINDOW_MS * 500 / 1000)
     expected = {}

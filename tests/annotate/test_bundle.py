@@ -32,7 +32,15 @@ def test_bundle_holds_the_cases_under_random_keys_and_nothing_that_leaks(tmp_pat
     windows = read_signals(paths["data"] / "windows.parquet")
     for key, ecg_id in key_map.items():
         case = json.loads((paths["bundle"] / "cases" / f"{key}.json").read_text())
-        assert set(case) == {"fs", "window_ms", "leads", "window", "trajectory", "heart_rate", "record"}
+        assert set(case) == {
+            "fs",
+            "window_ms",
+            "leads",
+            "window",
+            "trajectory",
+            "heart_rate",
+            "record",
+        }
         k = list(windows.ids).index(ecg_id)
         assert np.allclose(case["window"], windows.X[k], atol=6e-4)
         assert np.shape(case["record"]["signal"]) == (12, 5000)  # the 10 s record
@@ -51,13 +59,19 @@ def test_keys_are_fresh_per_build_and_not_derived_from_ids(tmp_path):
         maps.append(read_key_map(km))
         assert len({len(key) for key in maps[-1]}) == 1 and len(next(iter(maps[-1]))) == 16
     assert set(maps[0]).isdisjoint(maps[1])
-    assert all(json.loads((tmp_path / "b0" / "cases" / f"{k}.json").read_text())["record"] is None for k in maps[0])
+    assert all(
+        json.loads((tmp_path / "b0" / "cases" / f"{k}.json").read_text())["record"] is None
+        for k in maps[0]
+    )
 
 
 def test_key_map_inside_the_served_folder_is_refused(tmp_path):
     d = make_run(tmp_path)["data"]
     with pytest.raises(ValueError, match="inside the served bundle"):
         build_bundle(
-            d / "windows.parquet", d / "cineecg.parquet", d / "records.parquet",
-            tmp_path / "b", tmp_path / "b" / "key_map.csv",
+            d / "windows.parquet",
+            d / "cineecg.parquet",
+            d / "records.parquet",
+            tmp_path / "b",
+            tmp_path / "b" / "key_map.csv",
         )

@@ -28,7 +28,12 @@ def test_bad_marks_are_refused_with_the_reason(mark, message):
 
 
 def test_minimal_windows_at_their_bounds_pass_and_submit_needs_a_diagnosis():
-    state = {"marks": {"ecg12": [_seg("II", 0, 25), _seg("V1", 350, 400)], "cineecg": [_seg("*", 5, 5, "point")]}}
+    state = {
+        "marks": {
+            "ecg12": [_seg("II", 0, 25), _seg("V1", 350, 400)],
+            "cineecg": [_seg("*", 5, 5, "point")],
+        }
+    }
     out = check_state(state, 400.0)
     assert out["diagnosis"] is None and len(out["marks"]["ecg12"]) == 2
     with pytest.raises(ValueError, match="diagnosis"):
@@ -40,7 +45,10 @@ def test_export_rows_are_the_masks_format_and_validate():
         {
             "reviewer": "dr_a",
             "case_key": "k1",
-            "state": {"diagnosis": "abnormal", "marks": {"ecg12": [_seg("V2", 40, 90)], "cineecg": [_seg("*", 200, 200, "point")]}},
+            "state": {
+                "diagnosis": "abnormal",
+                "marks": {"ecg12": [_seg("V2", 40, 90)], "cineecg": [_seg("*", 200, 200, "point")]},
+            },
         },
         {"reviewer": "dr_b", "case_key": "k1", "state": {"diagnosis": "normal", "marks": {}}},
     ]

@@ -7,4 +7,5 @@ with logged(snakemake):
         snakemake.input.records,
         snakemake.output[0],
         snakemake.params.cfg,
+        annotators=snakemake.params.annotators,
     )

@@ -13,13 +13,11 @@ Endpoints are plain ``def`` functions, so FastAPI runs them in its thread pool a
 never block the event loop (concurrent autosaves stay fast).
 """
 
-from __future__ import annotations
-
 import os
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 import plotly
@@ -116,15 +114,19 @@ def create_app(bundle: str | os.PathLike[str], db: str | os.PathLike[str]) -> Fa
             raise HTTPException(401, "not logged in")
         return found
 
-    def reviewer(s: Session = Depends(session)) -> Session:
+    def reviewer(s: Annotated[Session, Depends(session)]) -> Session:
         if s.role != "reviewer":
             raise HTTPException(403, "reviewers only")
         return s
 
-    def admin(s: Session = Depends(session)) -> Session:
+    def admin(s: Annotated[Session, Depends(session)]) -> Session:
         if s.role != "admin":
             raise HTTPException(403, "admins only")
         return s
+
+    AnySession = Annotated[Session, Depends(session)]
+    Reviewer = Annotated[Session, Depends(reviewer)]
+    Admin = Annotated[Session, Depends(admin)]
 
     @app.get("/", include_in_schema=False)
     def index(request: Request) -> Response:
@@ -155,7 +157,9 @@ def create_app(bundle: str | os.PathLike[str], db: str | os.PathLike[str]) -> Fa
             sid, s = store.login(body.token)
         except NotFound as exc:
             raise HTTPException(401, "login link unknown, used or expired") from exc
-        response = JSONResponse({"role": s.role, "next": "/admin" if s.role == "admin" else "/review"})
+        response = JSONResponse(
+            {"role": s.role, "next": "/admin" if s.role == "admin" else "/review"}
+        )
         response.set_cookie(
             SESSION_COOKIE,
             sid,
@@ -167,14 +171,14 @@ def create_app(bundle: str | os.PathLike[str], db: str | os.PathLike[str]) -> Fa
         return response
 
     @app.post("/api/logout")
-    def logout(request: Request, s: Session = Depends(session)) -> JSONResponse:
+    def logout(request: Request, s: AnySession) -> JSONResponse:
         store.logout(request.cookies.get(SESSION_COOKIE, ""), s.reviewer_id)
         response = JSONResponse({"ok": True})
         response.delete_cookie(SESSION_COOKIE, path="/")
         return response
 
     @app.get("/api/me")
-    def me(s: Session = Depends(session)) -> dict[str, Any]:
+    def me(s: AnySession) -> dict[str, Any]:
         out: dict[str, Any] = {"name": s.name, "role": s.role, "csrf": s.csrf}
         if s.role == "reviewer":
             out["work"] = store.work_list(s.reviewer_id)
@@ -191,7 +195,7 @@ def create_app(bundle: str | os.PathLike[str], db: str | os.PathLike[str]) -> Fa
         }
 
     @app.get("/api/heart")
-    def heart(s: Session = Depends(reviewer)) -> FileResponse:
+    def heart(s: Reviewer) -> FileResponse:
         return FileResponse(bundle / "heart.json", media_type="application/json")
 
     def _work(s: Session, work_id: str) -> dict[str, Any]:
@@ -201,12 +205,12 @@ def create_app(bundle: str | os.PathLike[str], db: str | os.PathLike[str]) -> Fa
             raise HTTPException(404, "no such work item") from exc
 
     @app.get("/api/work/{work_id}/case")
-    def case(work_id: str, s: Session = Depends(reviewer)) -> Response:
+    def case(work_id: str, s: Reviewer) -> Response:
         item = _work(s, work_id)
         return Response(case_body(item["case_key"]), media_type="application/json")
 
     @app.get("/api/work/{work_id}")
-    def work(work_id: str, s: Session = Depends(reviewer)) -> dict[str, Any]:
+    def work(work_id: str, s: Reviewer) -> dict[str, Any]:
         item = _work(s, work_id)
         return {k: item[k] for k in ("position", "seq", "state", "submitted")}
 
@@ -224,15 +228,15 @@ def create_app(bundle: str | os.PathLike[str], db: str | os.PathLike[str]) -> Fa
         return JSONResponse({"seq": seq, "submitted": submit})
 
     @app.put("/api/work/{work_id}")
-    def save(work_id: str, body: SaveBody, s: Session = Depends(reviewer)) -> JSONResponse:
+    def save(work_id: str, body: SaveBody, s: Reviewer) -> JSONResponse:
         return _save(work_id, body, s, submit=False)
 
     @app.post("/api/work/{work_id}/submit")
-    def submit(work_id: str, body: SaveBody, s: Session = Depends(reviewer)) -> JSONResponse:
+    def submit(work_id: str, body: SaveBody, s: Reviewer) -> JSONResponse:
         return _save(work_id, body, s, submit=True)
 
     @app.get("/api/progress")
-    def progress(s: Session = Depends(admin)) -> list[dict[str, Any]]:
+    def progress(s: Admin) -> list[dict[str, Any]]:
         return store.progress()
 
     return app

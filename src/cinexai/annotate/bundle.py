@@ -69,7 +69,9 @@ def _ten_second_record(dataset_dir: Path | None, db: pd.DataFrame | None, ecg_id
         return None
     column = FILENAME_COLUMN.get(int(fs))
     if column is None or ecg_id not in db.index:
-        log.warning("case %d: no %g Hz record in the database; bundle shows the window only", ecg_id, fs)
+        log.warning(
+            "case %d: no %g Hz record in the database; bundle shows the window only", ecg_id, fs
+        )
         return None
     try:
         return load_record(dataset_dir / str(db.loc[ecg_id, column]), fs)
