@@ -18,7 +18,6 @@ rule annotate_bundle:
     conda:
         "../../envs/data.yaml"
     params:
-        dataset_dir=dataset_dir(),
         window_ms=config["data"]["window_ms"],
         code=code("cinexai.annotate.bundle"),
     script:

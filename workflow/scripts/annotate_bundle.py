@@ -1,3 +1,5 @@
+from pathlib import Path
+
 from cinexai.annotate.bundle import build_bundle
 from cinexai.workflow import logged
 
@@ -8,6 +10,6 @@ with logged(snakemake):
         snakemake.input.records,
         snakemake.output.bundle,
         snakemake.output.key_map,
-        dataset_dir=snakemake.params.dataset_dir,
+        dataset_dir=Path(snakemake.input.database).parent,
         window_ms=snakemake.params.window_ms,
     )
