@@ -15,6 +15,8 @@ import subprocess
 import sys
 
 import numpy as np
+import pandas as pd
+import requests
 from annotate_data import CASES, OTHER, WINDOW_MS
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
@@ -68,8 +70,6 @@ def _bodies(driver, study) -> list[tuple[str, str]]:
             )
         except Exception:  # evicted with a previous page: fetch it again with the same cookie
             cookies = {c["name"]: c["value"] for c in driver.get_cookies()}
-            import requests
-
             body = {"body": requests.get(url, cookies=cookies, timeout=30).text}
         out.append((url, body["body"]))
     return out
@@ -114,8 +114,6 @@ def test_reviewer_session_marks_export_masks_and_blinding(study, browser, tmp_pa
         ],
         check=True,
     )
-    import pandas as pd
-
     rows = pd.read_csv(out, dtype={"lead": str}, keep_default_na=False)
     assert list(rows.columns) == [
         "case_id",

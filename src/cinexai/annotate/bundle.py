@@ -110,7 +110,11 @@ def build_bundle(
     if tmp.exists():
         shutil.rmtree(tmp)
     (tmp / "cases").mkdir(parents=True)
-    for k, case in enumerate(cases):
+    row = {case: k for k, case in enumerate(cases)}
+    for case in sorted(
+        cases, key=keys.__getitem__
+    ):  # written in key (random) order: no mtime order
+        k = row[case]
         full = _ten_second_record(ddir, db, case, ecg.fs)
         hr = float(rec.loc[case, "heart_rate"])
         _write_json(

@@ -186,20 +186,24 @@ class Store:
                 "JOIN reviewers r ON r.id = t.reviewer_id WHERE t.token_hash = ?",
                 (digest(token),),
             ).fetchone()
-            if row is None or row[1] is not None or row[2] < time.time():
+            refused = row is None or row[1] is not None or row[2] < time.time()
+            if refused:  # audited (committed) before the refusal is raised below
                 self._audit(con, row[0] if row else None, "login_refused")
-                raise NotFound("login link unknown, used or expired")
-            rid, name, role = int(row[0]), row[3], row[4]
-            con.execute(
-                "UPDATE login_tokens SET used_at = ? WHERE token_hash = ?", (now(), digest(token))
-            )
-            sid, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
-            con.execute(
-                "INSERT INTO sessions (session_hash, reviewer_id, csrf, created_at, expires_at) "
-                "VALUES (?, ?, ?, ?, ?)",
-                (digest(sid), rid, csrf, now(), time.time() + SESSION_TTL_S),
-            )
-            self._audit(con, rid, "login")
+            else:
+                rid, name, role = int(row[0]), row[3], row[4]
+                con.execute(
+                    "UPDATE login_tokens SET used_at = ? WHERE token_hash = ?",
+                    (now(), digest(token)),
+                )
+                sid, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+                con.execute(
+                    "INSERT INTO sessions (session_hash, reviewer_id, csrf, created_at, expires_at) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    (digest(sid), rid, csrf, now(), time.time() + SESSION_TTL_S),
+                )
+                self._audit(con, rid, "login")
+        if refused:
+            raise NotFound("login link unknown, used or expired")
         return sid, Session(rid, name, role, csrf)
 
     def session(self, sid: str | None) -> Session | None:
