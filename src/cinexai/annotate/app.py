@@ -13,6 +13,7 @@ Endpoints are plain ``def`` functions, so FastAPI runs them in its thread pool a
 never block the event loop (concurrent autosaves stay fast).
 """
 
+import hmac
 import os
 from functools import lru_cache
 from importlib import resources
@@ -81,7 +82,6 @@ def create_app(bundle: str | os.PathLike[str], db: str | os.PathLike[str]) -> Fa
     window_ms = float(manifest["window_ms"])
     store = Store(db)
     app = FastAPI(title="cinexai annotation", docs_url=None, redoc_url=None, openapi_url=None)
-    app.state.store = store
     app.mount("/static", StaticFiles(directory=_static("")), name="static")
 
     @lru_cache(maxsize=64)
@@ -98,7 +98,7 @@ def create_app(bundle: str | os.PathLike[str], db: str | os.PathLike[str]) -> Fa
                 sid = request.cookies.get(SESSION_COOKIE)
                 session = await run_in_threadpool(store.session, sid)
                 sent = request.headers.get("x-csrf-token", "")
-                if session is None or not sent or sent != session.csrf:
+                if session is None or not hmac.compare_digest(sent.encode(), session.csrf.encode()):
                     return JSONResponse({"detail": "CSRF token missing or wrong"}, status_code=403)
         response = await call_next(request)
         response.headers["Content-Security-Policy"] = CSP
