@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 import requests
 from annotate_data import CASES, OTHER, WINDOW_MS
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
@@ -31,7 +32,9 @@ WAIT_S = 60
 
 
 def _wait(driver, predicate):
-    return WebDriverWait(driver, WAIT_S).until(lambda d: predicate(d))
+    """Wait for ``predicate``; an element replaced by a navigation is looked up again."""
+    ignored = (StaleElementReferenceException, NoSuchElementException)
+    return WebDriverWait(driver, WAIT_S, ignored_exceptions=ignored).until(predicate)
 
 
 def _drag(driver, canvas, a_ms: float, b_ms: float) -> None:

@@ -100,6 +100,7 @@ def create_app(bundle: str | os.PathLike[str], db: str | os.PathLike[str]) -> Fa
                 sent = request.headers.get("x-csrf-token", "")
                 if session is None or not hmac.compare_digest(sent.encode(), session.csrf.encode()):
                     return JSONResponse({"detail": "CSRF token missing or wrong"}, status_code=403)
+                request.state.session = session  # checked once: the endpoint reuses it
         response = await call_next(request)
         response.headers["Content-Security-Policy"] = CSP
         response.headers["X-Content-Type-Options"] = "nosniff"
@@ -109,7 +110,9 @@ def create_app(bundle: str | os.PathLike[str], db: str | os.PathLike[str]) -> Fa
         return response
 
     def session(request: Request) -> Session:
-        found = store.session(request.cookies.get(SESSION_COOKIE))
+        found = getattr(request.state, "session", None) or store.session(
+            request.cookies.get(SESSION_COOKIE)
+        )
         if found is None:
             raise HTTPException(401, "not logged in")
         return found

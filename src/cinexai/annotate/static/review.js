@@ -273,9 +273,9 @@ function render3d() {
     for (let i = 0; i < n; i++) if (t[i] >= a && t[i] <= b) marked[i] = true;
   }
   traces.push({
-    type: "scatter3d", mode: "lines", name: "your marks", hoverinfo: "skip",
+    type: "scatter3d", mode: "markers", name: "your marks", hoverinfo: "skip",
     x: traj[0].map((v, i) => (marked[i] ? v : null)), y: traj[1].map((v, i) => (marked[i] ? v : null)),
-    z: traj[2].map((v, i) => (marked[i] ? v : null)), line: { color: "rgba(90,90,90,0.5)", width: 16 },
+    z: traj[2].map((v, i) => (marked[i] ? v : null)), marker: { color: "rgba(60,60,60,0.45)", size: 9 },
   });
   traces.push({
     type: "scatter3d", mode: "lines", name: "trajectory", x: traj[0], y: traj[1], z: traj[2],
