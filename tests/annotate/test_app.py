@@ -102,8 +102,9 @@ def test_submit_locks_and_stale_saves_lose(study):
     assert locked.status_code == 409
     got = a.http.get(f"{study.base}/api/work/{wid}", timeout=30).json()
     assert got["submitted"] and got["seq"] == 3 and got["state"]["marks"]["ecg12"] == [SEGMENT]
-    actions = [e["action"] for e in Store(study.db).audit() if e["work_id"] == wid]
-    assert actions == ["save", "submit"]
+    trail = [e for e in Store(study.db).audit() if e["work_id"] == wid]
+    assert [(e["action"], e["seq"]) for e in trail] == [("save", 2), ("submit", 3)]
+    assert trail[1]["state"]["marks"]["ecg12"] == [SEGMENT] and trail[1]["at"]  # what and when
 
 
 def test_server_enforces_the_protocol_windows(study):

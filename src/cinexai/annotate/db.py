@@ -5,7 +5,7 @@ server), one short connection per call so the server's worker threads never shar
 (login tokens, session ids) are stored only as SHA-256 hashes. Each reviewer's work item (one per
 case, under a per-reviewer random id, in a per-reviewer random order) is addressed only together
 with the reviewer's id, so another reviewer's item reads as "not found". Every change lands in the
-``audit`` table (who, what, when) in the same transaction.
+``audit`` table (who, the full new state, when) in the same transaction.
 """
 
 from __future__ import annotations
@@ -279,15 +279,8 @@ class Store:
                 "UPDATE work SET seq = ?, state = ?, updated_at = ?, submitted_at = ? WHERE id = ?",
                 (seq, json.dumps(state, sort_keys=True), stamp, stamp if submit else None, work_id),
             )
-            n_marks = {m: len(state.get("marks", {}).get(m, [])) for m in ("ecg12", "cineecg")}
             self._audit(
-                con,
-                reviewer_id,
-                "submit" if submit else "save",
-                work_id,
-                seq=seq,
-                marks=n_marks,
-                diagnosis=state.get("diagnosis"),
+                con, reviewer_id, "submit" if submit else "save", work_id, seq=seq, state=state
             )
         return seq
 
