@@ -91,6 +91,11 @@ def test_tables_controls_and_figures_exist(project):
         for name in ("ecg12.png", "ecg12.svg", "cineecg.png", "cineecg.html"):
             assert (project / RES / "figures" / "cases" / str(case) / name).stat().st_size > 0
     assert (project / RES / "figures" / "summary" / "dice_by_config.png").exists()
+    agreement = json.loads((tables / "agreement.json").read_text())
+    assert agreement["annotators"] == ["synthetic-rater2", "synthetic-truth"]
+    ceiling = agreement["human_ceiling"]["12-Lead Signal"]
+    assert 2 <= ceiling["n"] <= _tiny(project)["synthetic"]["n_evaluation"]
+    assert 0 < ceiling["annotator_dice"] < 1  # jitter, a missed lead, extra segments
 
 
 def test_every_rule_wrote_a_benchmark_and_a_log(project):
@@ -113,7 +118,7 @@ def _lime_only(jobs):
         if rule in ("attribute", "map_to_cineecg", "score"):
             assert wc["method"] == "lime", (rule, wc)
         else:
-            assert rule in ("tables", "summary_figures", "all"), rule
+            assert rule in ("tables", "agreement", "summary_figures", "all"), rule
     assert {(r, w.get("source")) for r, w in jobs if r == "attribute"} == {
         ("attribute", "ecg12"),
         ("attribute", "cineecg"),

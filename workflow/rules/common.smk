@@ -125,5 +125,6 @@ def final_targets():
         return targets
     targets += score_files("part-0")
     targets += expand(f"{RES}/tables/{{name}}.md", name=TABLES)
+    targets += [f"{RES}/tables/agreement.md"]
     targets += [f"{RES}/figures/summary/dice_by_config.png", f"{RES}/figures/cases/index.html"]
     return targets

@@ -14,6 +14,7 @@ checkpoint masks:
         "../../envs/evaluation.yaml"
     params:
         cfg=config["data"],
+        annotators=config["evaluation"]["annotators"],
         code=code("cinexai.evaluation.annotations"),
     script:
         "../scripts/masks.py"
@@ -93,3 +94,35 @@ rule tables:
         code=code("cinexai.evaluation.tables", "cinexai.evaluation.bootstrap"),
     script:
         "../scripts/tables.py"
+
+
+rule agreement:
+    """Inter-annotator Dice per case (BCa CI) beside Table 1's best configuration: the human ceiling."""
+    input:
+        annotations=annotations_file(),
+        records=f"{RES}/data/records.parquet",
+        table1=f"{RES}/tables/table1.csv",
+    output:
+        md=report(
+            f"{RES}/tables/agreement.md", category="Tables", caption="../report/agreement.rst"
+        ),
+        csv=f"{RES}/tables/agreement.csv",
+        cases=f"{RES}/tables/agreement_cases.csv",
+        summary=f"{RES}/tables/agreement.json",
+    log:
+        logfile("agreement"),
+    benchmark:
+        benchfile("agreement")
+    conda:
+        "../../envs/evaluation.yaml"
+    params:
+        data=config["data"],
+        cfg=config["evaluation"],
+        seed=SEED,
+        code=code(
+            "cinexai.evaluation.agreement",
+            "cinexai.evaluation.annotations",
+            "cinexai.evaluation.bootstrap",
+        ),
+    script:
+        "../scripts/agreement.py"

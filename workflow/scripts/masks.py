@@ -8,4 +8,5 @@ with logged(snakemake):
         out_masks=snakemake.output[0],
         cfg=snakemake.params.cfg,
         exclusions=snakemake.input.exclusions,
+        annotators=snakemake.params.annotators,
     )

@@ -85,6 +85,12 @@ WINDOW_MS, QRS_REGION_MS = 400.0, 150.0
 MIN_QRS_MS, MIN_REST_MS = 25.0, 50.0
 ADC_GAIN = 1000.0  # digital units per mV, as PTB-XL
 ANNOTATOR = "synthetic-truth"
+#: A second annotator with realistic disagreement: each boundary jittered by N(0, 6 ms), with
+#: probability 0.5 one named lead missed, with probability 0.5 one extra 30-60 ms segment.
+RATER2 = "synthetic-rater2"
+RATER2_JITTER_MS = 6.0
+RATER2_MISS_P = 0.5
+RATER2_EXTRA_P = 0.5
 
 #: PTB-XL statements used by the generator: code -> (description, kind, class, subclass).
 SCP_STATEMENTS: dict[str, tuple[str, str, str | None, str | None]] = {
@@ -103,6 +109,7 @@ SCP_STATEMENTS: dict[str, tuple[str, str, str | None, str | None]] = {
 }
 DEFECTS = ("flat", "nan", "no_beats")
 _STREAM_PLAN, _STREAM_PATIENT, _STREAM_RECORD, _STREAM_SIGNS = 1, 2, 3, 4
+_STREAM_RATER2 = 5
 
 
 @dataclass
@@ -587,7 +594,8 @@ def generate(
             db_rows.append(_database_row(spec, patient, rec))
             truth_rows.append(_truth_row(spec, patient, rec))
             if spec.cohort == "evaluation":
-                ann_rows += _case_annotations(spec, rec, cfg)
+                rows = _case_annotations(spec, rec, cfg)
+                ann_rows += rows + second_rater_rows(rows, seed, spec.ecg_id)
         pd.DataFrame(db_rows).to_csv(tmp / "ptbxl_database.csv", index=False)
         scp_statements_table().to_csv(tmp / "scp_statements.csv")
         pd.DataFrame(truth_rows).to_csv(tmp / "synthetic_truth.csv", index=False)
@@ -616,6 +624,42 @@ def generate(
             },
             tmp / "generator.json",
         )
+
+
+def _protocol_segment(start: float, end: float) -> tuple[float, float]:
+    """Clip to the window and widen to the protocol minimum, kept inside the window."""
+    start, end = max(0.0, min(start, end)), min(WINDOW_MS, max(start, end))
+    need = _min_length(start, end) - (end - start)
+    if need > 0:
+        start, end = start - need / 2, end + need / 2
+        shift = max(0.0, -start) - max(0.0, end - WINDOW_MS)
+        start, end = start + shift, end + shift
+    return start, end
+
+
+def second_rater_rows(rows: list[dict[str, Any]], seed: int, case_id: int) -> list[dict[str, Any]]:
+    """The second synthetic annotator's rows for one case (see :data:`RATER2`), seeded per case."""
+    rng = _rng(seed, _STREAM_RATER2, case_id)
+    leads = sorted({r["lead"] for r in rows if r["modality"] == "ecg12"}, key=LEADS.index)
+    missed = None
+    if len(leads) > 1 and rng.random() < RATER2_MISS_P:
+        missed = leads[int(rng.integers(len(leads)))]
+    out = []
+    for r in rows:
+        if r["modality"] == "ecg12" and r["lead"] == missed:
+            continue
+        s, e = _protocol_segment(
+            *(r[k] + rng.normal(0.0, RATER2_JITTER_MS) for k in ("start_ms", "end_ms"))
+        )
+        out.append({**r, "annotator": RATER2, "start_ms": round(s, 3), "end_ms": round(e, 3)})
+    if rows and rng.random() < RATER2_EXTRA_P:
+        width = rng.uniform(30.0, 60.0)
+        start = rng.uniform(0.0, WINDOW_MS - width)
+        s, e = _protocol_segment(start, start + width)
+        lead = LEADS[int(rng.integers(len(LEADS)))]
+        extra = {**rows[0], "modality": "ecg12", "lead": lead, "kind": "segment"}
+        out.append({**extra, "annotator": RATER2, "start_ms": round(s, 3), "end_ms": round(e, 3)})
+    return out
 
 
 def _case_annotations(

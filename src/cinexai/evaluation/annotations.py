@@ -11,7 +11,14 @@ Protocol (times in ms from QRS onset, window ``0..window_ms``):
   them, e.g. ``aVR``, ``AVR``, ``avr``); the mask covers only the leads named for that case,
   so metrics are computed only inside them; cineecg rows (lead ``*`` or empty) apply to the whole
   trajectory: channels x, y, z share one time mask;
-* segments of every annotator of a case are merged by union;
+* two or more annotators of a case are combined by the policy ``evaluation.annotators``, cell by
+  cell over the annotators of that case and modality: ``union`` (any annotator marked it, the
+  default), ``intersection`` (all did) or ``majority`` (more than half did; with two annotators
+  this equals the intersection). A lead enters the mask under the same rule (named by any / all /
+  more than half); a case whose combined mask is empty for a modality is left out of that
+  modality with a logged reason. Each annotator gives one diagnosis per case; the case's
+  diagnosis follows the same policy (abnormal if any / all / more than half said abnormal), and
+  disagreements are logged.
 * an annotated case that ingestion excluded (``exclusions.parquet``) is left out of the masks with
   ingestion's stage and reason (logged, listed in the masks' metadata).
 
@@ -25,6 +32,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -48,6 +56,8 @@ REQUIRED_COLUMNS = (
 MODALITIES = ("ecg12", "cineecg")
 KINDS = ("segment", "point")
 DIAGNOSES = ("normal", "abnormal")
+#: How two or more annotators of one case are combined (config ``evaluation.annotators``).
+ANNOTATOR_POLICIES = ("union", "intersection", "majority")
 ALL_LEADS = "*"
 #: Protocol constants (paper section 3.5).
 QRS_REGION_MS = 150.0
@@ -203,8 +213,8 @@ def validate_annotations(
 
 
 def _check_one_diagnosis(df: pd.DataFrame) -> None:
-    """A case carries one expert diagnosis; name the first row that contradicts it."""
-    for case, group in df.groupby("case_id", sort=True):
+    """An annotator gives a case one diagnosis; name the first row that contradicts it."""
+    for (case, _), group in df.groupby(["case_id", "annotator"], sort=True):
         first = group["diagnosis"].iloc[0]
         bad = group[group["diagnosis"] != first]
         if len(bad):
@@ -234,9 +244,11 @@ def sample_range(start: float, end: float, fs: float, n_samples: int) -> slice:
     return slice(max(0, first), min(n_samples, max(last, first + 1)))
 
 
-def mask_table(df: pd.DataFrame, fs: float, n_samples: int, window_ms: float) -> pd.DataFrame:
-    """Long mask table (case_id, modality, channel, t, mask, diagnosis) from validated rows."""
-    masks: dict[tuple[int, str], dict[str, np.ndarray]] = {}
+def annotator_masks(
+    df: pd.DataFrame, fs: float, n_samples: int, window_ms: float
+) -> dict[tuple[int, str], dict[str, dict[str, np.ndarray]]]:
+    """(case, modality) -> annotator -> channel -> (n_samples,) mask of each annotator's rows."""
+    out: dict[tuple[int, str], dict[str, dict[str, np.ndarray]]] = {}
     for row in df.itertuples(index=False):
         a, b = segment_bounds(row.start_ms, row.end_ms, row.kind, window_ms)
         span = sample_range(a, b, fs, n_samples)
@@ -244,13 +256,70 @@ def mask_table(df: pd.DataFrame, fs: float, n_samples: int, window_ms: float) ->
             channels = LEADS if row.lead == ALL_LEADS else (row.lead,)
         else:
             channels = CINE_CHANNELS
-        case = masks.setdefault((row.case_id, row.modality), {})
+        own = out.setdefault((row.case_id, row.modality), {}).setdefault(row.annotator, {})
         for ch in channels:
-            case.setdefault(ch, np.zeros(n_samples, dtype=bool))[span] = True
-    diagnosis = df.groupby("case_id")["diagnosis"].first()
+            own.setdefault(ch, np.zeros(n_samples, dtype=bool))[span] = True
+    return out
+
+
+def _needed(n_annotators: int, policy: str) -> int:
+    """How many annotators must agree under ``policy``."""
+    if policy not in ANNOTATOR_POLICIES:
+        raise ValueError(f"evaluation.annotators {policy!r} not in {ANNOTATOR_POLICIES}")
+    return {"union": 1, "intersection": n_annotators, "majority": n_annotators // 2 + 1}[policy]
+
+
+def combine(per_annotator: dict[str, dict[str, np.ndarray]], policy: str) -> dict[str, np.ndarray]:
+    """Channel masks of several annotators of one case and modality, combined by ``policy``."""
+    need = _needed(len(per_annotator), policy)
+    names = Counter(ch for masks in per_annotator.values() for ch in masks)
+    out = {}
+    for ch, n_named in names.items():
+        if n_named >= need:
+            votes = sum(m[ch].astype(np.int16) for m in per_annotator.values() if ch in m)
+            out[ch] = votes >= need
+    return out
+
+
+def case_diagnoses(df: pd.DataFrame, policy: str) -> pd.Series:
+    """case_id -> diagnosis combined over the case's annotators by ``policy``; disagreement logged."""
+    per = df.groupby(["case_id", "annotator"])["diagnosis"].first().eq("abnormal")
+    out = {}
+    for case, votes in per.groupby(level=0):
+        abnormal = int(votes.sum()) >= _needed(len(votes), policy)
+        out[case] = "abnormal" if abnormal else "normal"
+        if 0 < votes.sum() < len(votes):
+            log.info(
+                "case %d: annotators disagree on the diagnosis (%d of %d abnormal) -> %s (%s)",
+                case,
+                int(votes.sum()),
+                len(votes),
+                out[case],
+                policy,
+            )
+    return pd.Series(out, name="diagnosis")
+
+
+def mask_table(
+    df: pd.DataFrame, fs: float, n_samples: int, window_ms: float, policy: str = "union"
+) -> pd.DataFrame:
+    """Long mask table (case_id, modality, channel, t, mask, diagnosis) from validated rows."""
+    diagnosis = case_diagnoses(df, policy)
     order = {ch: k for k, ch in enumerate((*LEADS, *CINE_CHANNELS))}
     frames = []
-    for (case, modality), channels in sorted(masks.items()):
+    for (case, modality), per_annotator in sorted(
+        annotator_masks(df, fs, n_samples, window_ms).items()
+    ):
+        channels = combine(per_annotator, policy)
+        if not any(m.any() for m in channels.values()):
+            log.warning(
+                "case %d %s: no cell left under annotators=%s (%d annotators): not scored",
+                case,
+                modality,
+                policy,
+                len(per_annotator),
+            )
+            continue
         for ch in sorted(channels, key=order.__getitem__):
             frames.append(
                 pd.DataFrame(
@@ -264,6 +333,8 @@ def mask_table(df: pd.DataFrame, fs: float, n_samples: int, window_ms: float) ->
                     }
                 )
             )
+    if not frames:
+        raise ValueError(f"no case keeps a mask under annotators={policy}")
     return pd.concat(frames, ignore_index=True)
 
 
@@ -280,10 +351,12 @@ def build_masks(
     out_masks: str | os.PathLike[str],
     cfg: dict,
     exclusions: str | os.PathLike[str] | None = None,
+    annotators: str = "union",
 ) -> None:
     """Stage entry: validate the expert annotations and write ``masks.parquet``.
 
-    ``cfg`` is ``config["data"]`` (``sampling_rate``, ``window_ms``). Any bad row raises a
+    ``cfg`` is ``config["data"]`` (``sampling_rate``, ``window_ms``); ``annotators`` the policy
+    combining several annotators of a case (:data:`ANNOTATOR_POLICIES`). Any bad row raises a
     ValueError naming the 1-based row number and case id; nothing is written then.  An annotated
     case that ingestion excluded (``exclusions``, ingestion's exclusions.parquet) is left out with
     a warning giving ingestion's stage and reason, and listed in the metadata.
@@ -310,8 +383,8 @@ def build_masks(
             f"annotation file {annotations}: every annotated case was excluded by ingestion: "
             + "; ".join(f"case {c} (stage {s}: {r})" for c, (s, r) in left_out.items())
         )
-    table = mask_table(rows, fs, n_samples, window_ms)
-    per_modality = rows.groupby("modality")["case_id"].nunique().to_dict()
+    table = mask_table(rows, fs, n_samples, window_ms, annotators)
+    per_modality = table.groupby("modality")["case_id"].nunique().to_dict()
     unannotated = sorted(cases - set(rows["case_id"]))
     if unannotated:
         log.warning(
@@ -333,7 +406,7 @@ def build_masks(
                 "min_width_qrs_ms": MIN_WIDTH_QRS_MS,
                 "min_width_rest_ms": MIN_WIDTH_REST_MS,
                 "point_tolerance_ms": POINT_TOLERANCE_MS,
-                "annotators": "union",
+                "annotators": annotators,
             },
             "cases_per_modality": per_modality,
             "unannotated_evaluation_cases": unannotated,
