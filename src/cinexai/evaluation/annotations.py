@@ -19,6 +19,14 @@ Protocol (times in ms from QRS onset, window ``0..window_ms``):
   modality with a logged reason. Each annotator gives one diagnosis per case; the case's
   diagnosis follows the same policy (abnormal if any / all / more than half said abnormal), and
   disagreements are logged.
+* ``each`` keeps every annotator's mask separately: ``masks.parquet`` then holds one block per
+  annotator (column ``annotator`` = the annotator's id) and each configuration is scored against
+  each annotator's mask, a case's metrics being the mean over its annotators
+  (:func:`cinexai.evaluation.score.score_each`). The case's diagnosis (sign alignment, agreement
+  with the model) follows the union rule (abnormal if any annotator said abnormal). Under the
+  combining policies the column ``annotator`` holds the sentinel ``*`` (:data:`COMBINED`).
+  Consumers needing one mask per case (the oracle control, the case figures) read
+  :func:`pooled_masks`: the union of the annotators' masks under ``each``, the mask itself otherwise.
 * an annotated case that ingestion excluded (``exclusions.parquet``) is left out of the masks with
   ingestion's stage and reason (logged, listed in the masks' metadata).
 
@@ -57,7 +65,11 @@ MODALITIES = ("ecg12", "cineecg")
 KINDS = ("segment", "point")
 DIAGNOSES = ("normal", "abnormal")
 #: How two or more annotators of one case are combined (config ``evaluation.annotators``).
-ANNOTATOR_POLICIES = ("union", "intersection", "majority")
+ANNOTATOR_POLICIES = ("union", "intersection", "majority", "each")
+#: Policy keeping each annotator's mask apart (scored per annotator, then averaged per case).
+EACH = "each"
+#: ``annotator`` value of the mask rows of a combining policy (union, intersection, majority).
+COMBINED = "*"
 ALL_LEADS = "*"
 #: Protocol constants (paper section 3.5).
 QRS_REGION_MS = 150.0
@@ -266,6 +278,8 @@ def _needed(n_annotators: int, policy: str) -> int:
     """How many annotators must agree under ``policy``."""
     if policy not in ANNOTATOR_POLICIES:
         raise ValueError(f"evaluation.annotators {policy!r} not in {ANNOTATOR_POLICIES}")
+    if policy == EACH:  # only the diagnosis is combined under each: by the union rule
+        return 1
     return {"union": 1, "intersection": n_annotators, "majority": n_annotators // 2 + 1}[policy]
 
 
@@ -303,39 +317,63 @@ def case_diagnoses(df: pd.DataFrame, policy: str) -> pd.Series:
 def mask_table(
     df: pd.DataFrame, fs: float, n_samples: int, window_ms: float, policy: str = "union"
 ) -> pd.DataFrame:
-    """Long mask table (case_id, modality, channel, t, mask, diagnosis) from validated rows."""
+    """Long mask table (case_id, modality, annotator, channel, t, mask, diagnosis).
+
+    ``annotator`` is :data:`COMBINED` under a combining policy, the annotator's id under ``each``.
+    """
     diagnosis = case_diagnoses(df, policy)
     order = {ch: k for k, ch in enumerate((*LEADS, *CINE_CHANNELS))}
     frames = []
     for (case, modality), per_annotator in sorted(
         annotator_masks(df, fs, n_samples, window_ms).items()
     ):
-        channels = combine(per_annotator, policy)
-        if not any(m.any() for m in channels.values()):
-            log.warning(
-                "case %d %s: no cell left under annotators=%s (%d annotators): not scored",
-                case,
-                modality,
-                policy,
-                len(per_annotator),
-            )
-            continue
-        for ch in sorted(channels, key=order.__getitem__):
-            frames.append(
-                pd.DataFrame(
-                    {
-                        "case_id": np.full(n_samples, case, dtype=np.int64),
-                        "modality": modality,
-                        "channel": ch,
-                        "t": np.arange(n_samples, dtype=np.int16),
-                        "mask": channels[ch],
-                        "diagnosis": diagnosis[case],
-                    }
+        if policy == EACH:
+            blocks = {name: per_annotator[name] for name in sorted(per_annotator)}
+        else:
+            blocks = {COMBINED: combine(per_annotator, policy)}
+        for name, channels in blocks.items():
+            if not any(m.any() for m in channels.values()):
+                log.warning(
+                    "case %d %s: no cell left under annotators=%s (%d annotators): not scored",
+                    case,
+                    modality,
+                    policy,
+                    len(per_annotator),
                 )
-            )
+                continue
+            for ch in sorted(channels, key=order.__getitem__):
+                frames.append(
+                    pd.DataFrame(
+                        {
+                            "case_id": np.full(n_samples, case, dtype=np.int64),
+                            "modality": modality,
+                            "annotator": name,
+                            "channel": ch,
+                            "t": np.arange(n_samples, dtype=np.int16),
+                            "mask": channels[ch],
+                            "diagnosis": diagnosis[case],
+                        }
+                    )
+                )
     if not frames:
         raise ValueError(f"no case keeps a mask under annotators={policy}")
     return pd.concat(frames, ignore_index=True)
+
+
+def pooled_masks(masks: pd.DataFrame) -> pd.DataFrame:
+    """One mask per (case, modality, channel, t): the union over annotators under ``each``.
+
+    Rows of a combining policy (``annotator`` = :data:`COMBINED`, or a file without the column)
+    are returned as they are; under ``each`` a cell is marked when any annotator marked it and a
+    channel is present when any annotator named it (the union policy's mask).
+    """
+    if "annotator" not in masks.columns or (masks["annotator"] == COMBINED).all():
+        return masks
+    keys = ["case_id", "modality", "channel", "t"]
+    pooled = masks.groupby(keys, sort=False, as_index=False).agg(
+        mask=("mask", "max"), diagnosis=("diagnosis", "first")
+    )
+    return pooled.assign(annotator=COMBINED)
 
 
 def window_geometry(cfg: dict) -> tuple[float, float, int]:

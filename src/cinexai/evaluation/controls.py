@@ -1,7 +1,10 @@
 """Controls of the alignment metrics: the oracle attribution and the control checks.
 
 * ``oracle``: Phi = s * (expert mask + N(0, oracle_noise^2)) with s = -1 for expert-normal cases,
-  so sign alignment (Phi' = -Phi for normal) returns mask + noise; it must score near 1.
+  so sign alignment (Phi' = -Phi for normal) returns mask + noise; it must score near 1. Under
+  ``evaluation.annotators: each`` the expert mask is the union of the annotators' masks
+  (:func:`cinexai.evaluation.annotations.pooled_masks`), so the oracle is scored against each
+  annotator's own mask like any other method.
 * ``random`` and the model-randomised Integrated Gradients are attribution methods like any other
   (produced by :mod:`cinexai.attribution`); here they are only selected and compared.
 """
@@ -16,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from cinexai.evaluation.annotations import pooled_masks
 from cinexai.evaluation.score import target_of
 from cinexai.io import (
     file_sha256,
@@ -68,7 +72,7 @@ def oracle(
     """
     target = target_of(source)
     channels = source_channels(source)
-    mask_df = read_table(masks, filters=[("modality", "==", target)])
+    mask_df = pooled_masks(read_table(masks, filters=[("modality", "==", target)]))
     if mask_df.empty:
         raise ValueError(f"oracle[{source}]: masks file {masks} has no {target} annotations")
     mask_meta = read_metadata(masks)

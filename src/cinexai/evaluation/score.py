@@ -5,10 +5,17 @@ sources ``cineecg`` and ``mapped``. Per case: Phi' = -Phi for expert-normal case
 to [0, 1] over the scored cells (named leads x samples for ecg12, x/y/z x samples for cineecg),
 Dice/IoU at every threshold of the grid, the chosen threshold, Spearman between the continuous map
 and the mask, and the all-salient floor. Cells outside the scored set (unnamed leads) are ignored.
+
+Under ``evaluation.annotators: each`` the masks hold one block per annotator and
+:func:`score_each` scores the configuration against each annotator's mask; a case's Dice/IoU
+sweep, Spearman, mask share and floor are the means over its annotators (one row per case, so the
+bootstrap counts a case once), the threshold is chosen on that mean sweep, and the per-annotator
+values are kept in the column ``per_annotator`` (JSON; key ``*`` under a combining policy).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
@@ -20,6 +27,7 @@ import pandas as pd
 
 from cinexai.evaluation import postprocessing as pp
 from cinexai.evaluation import threshold as thr
+from cinexai.evaluation.annotations import COMBINED
 from cinexai.evaluation.metrics import floor_dice, mask_share, spearman
 from cinexai.io import file_sha256, package_versions, read_metadata, read_table, write_table
 
@@ -140,6 +148,86 @@ def score_arrays(
     }
 
 
+def _per_annotator_json(values: dict[str, dict[str, float]]) -> str:
+    """``{annotator: {dice, iou, spearman}}`` as JSON (NaN written as null)."""
+    clean = {
+        a: {k: (None if np.isnan(v) else float(v)) for k, v in m.items()} for a, m in values.items()
+    }
+    return json.dumps(clean, sort_keys=True)
+
+
+def score_each(
+    mask_df: pd.DataFrame,
+    attr: pd.DataFrame,
+    postprocessing: str,
+    thresholds: np.ndarray,
+    mode: str,
+    label: str,
+) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+    """Score against each annotator's mask; per case the mean over its annotators.
+
+    Returns the sorted case ids, their diagnosis and :func:`score_arrays`' keys (the sweeps are the
+    per-case means over annotators, the threshold is chosen on them) plus ``per_annotator``: one
+    JSON string per case with each annotator's Dice/IoU at the chosen threshold and Spearman.
+    Spearman is the mean over the annotators where it is defined (NaN, with their reasons, if none).
+    """
+    cases = np.sort(mask_df["case_id"].unique())
+    diagnosis = mask_df.groupby("case_id")["diagnosis"].first().reindex(cases)
+    n_thr = len(thresholds)
+    dice_sum, iou_sum = np.zeros((len(cases), n_thr)), np.zeros((len(cases), n_thr))
+    count, share_sum, floor_sum = np.zeros(len(cases)), np.zeros(len(cases)), np.zeros(len(cases))
+    per: list[dict[str, Any]] = [{} for _ in cases]
+    for name, block in mask_df.groupby("annotator", sort=True):
+        phi, mask, valid, ids = scored_cells(block, attr, f"{label} annotator {name}")
+        normal = diagnosis.reindex(ids).to_numpy() == "normal"
+        res = score_arrays(phi, mask, valid, normal, postprocessing, thresholds, mode, ids)
+        rows = np.searchsorted(cases, ids)
+        dice_sum[rows] += res["dice_sweep"]
+        iou_sum[rows] += res["iou_sweep"]
+        share_sum[rows] += res["mask_share"]
+        floor_sum[rows] += res["floor_dice"]
+        count[rows] += 1
+        for k, row in enumerate(rows):
+            per[row][str(name)] = (
+                res["dice_sweep"][k],
+                res["iou_sweep"][k],
+                res["spearman"][k],
+                res["spearman_reason"][k],
+            )
+    dice, iou = dice_sum / count[:, None], iou_sum / count[:, None]
+    chosen = thr.choose(dice, thresholds, mode)
+    rho, reasons, per_json = np.full(len(cases), np.nan), [], []
+    for k, values in enumerate(per):
+        rhos = [v[2] for v in values.values() if not np.isnan(v[2])]
+        rho[k] = np.mean(rhos) if rhos else np.nan
+        reasons.append("" if rhos else "; ".join(sorted({v[3] for v in values.values()})))
+        per_json.append(
+            _per_annotator_json(
+                {
+                    a: {"dice": v[0][chosen[k]], "iou": v[1][chosen[k]], "spearman": v[2]}
+                    for a, v in values.items()
+                }
+            )
+        )
+    rows = np.arange(len(cases))
+    return (
+        cases,
+        diagnosis.to_numpy(),
+        {
+            "threshold": thresholds[chosen],
+            "dice": dice[rows, chosen],
+            "iou": iou[rows, chosen],
+            "spearman": rho,
+            "spearman_reason": reasons,
+            "mask_share": share_sum / count,
+            "floor_dice": floor_sum / count,
+            "dice_sweep": dice,
+            "iou_sweep": iou,
+            "per_annotator": per_json,
+        },
+    )
+
+
 def score(
     *,
     attributions: str | os.PathLike[str],
@@ -170,13 +258,19 @@ def score(
         raise ValueError(f"{label}: masks file {masks} has no {target} annotations")
     attr = read_table(attributions, columns=["case_id", "channel", "t", "phi"])
     attr = attr[attr["case_id"].isin(mask_df["case_id"].unique())]
-    phi, mask, valid, cases = scored_cells(mask_df, attr, label)
-    diagnosis = mask_df.groupby("case_id")["diagnosis"].first().reindex(cases).to_numpy()
+    if "annotator" in mask_df.columns and (mask_df["annotator"] != COMBINED).any():
+        cases, diagnosis, res = score_each(mask_df, attr, postprocessing, thresholds, mode, label)
+    else:
+        phi, mask, valid, cases = scored_cells(mask_df, attr, label)
+        diagnosis = mask_df.groupby("case_id")["diagnosis"].first().reindex(cases).to_numpy()
+        res = score_arrays(
+            phi, mask, valid, diagnosis == "normal", postprocessing, thresholds, mode, cases
+        )
+        res["per_annotator"] = [
+            _per_annotator_json({COMBINED: {"dice": d, "iou": i, "spearman": r}})
+            for d, i, r in zip(res["dice"], res["iou"], res["spearman"], strict=True)
+        ]
     pred = case_predictions(read_table(predictions), cases, label)
-
-    res = score_arrays(
-        phi, mask, valid, diagnosis == "normal", postprocessing, thresholds, mode, cases
-    )
     table = pd.DataFrame(
         {
             "case_id": cases,
@@ -196,6 +290,7 @@ def score(
             "spearman_reason": res["spearman_reason"],
             "mask_share": res["mask_share"],
             "floor_dice": res["floor_dice"],
+            "per_annotator": res["per_annotator"],
         }
     )
     n_thr = len(thresholds)

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from cinexai.cineecg.geometry import BiventricularModel
+from cinexai.evaluation.annotations import pooled_masks
 from cinexai.evaluation.postprocessing import REGISTRY, align_sign
 from cinexai.figures.cineecg3d import CineFigureData, plot_cineecg_html, plot_cineecg_png
 from cinexai.figures.ecg12 import plot_ecg12
@@ -102,8 +103,11 @@ def _score(
 def _case_masks(
     masks: PathLike, case_id: int, n_samples: int
 ) -> tuple[str, dict[str, np.ndarray], np.ndarray | None]:
-    """Expert diagnosis, ecg12 lead masks and the CineECG time mask (any of x, y, z) of a case."""
-    df = read_table(masks, filters=[("case_id", "=", int(case_id))])
+    """Expert diagnosis, ecg12 lead masks and the CineECG time mask (any of x, y, z) of a case.
+
+    Under ``evaluation.annotators: each`` the drawn mask is the union of the annotators' masks.
+    """
+    df = pooled_masks(read_table(masks, filters=[("case_id", "=", int(case_id))]))
     if df.empty:
         raise KeyError(f"case_id {case_id} has no expert annotation in {masks}")
     diagnosis = str(df["diagnosis"].iloc[0])
