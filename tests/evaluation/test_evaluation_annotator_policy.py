@@ -182,7 +182,9 @@ def test_oracle_and_case_figure_use_the_union_under_each(tmp_path):
     phis = {}
     for policy in ("each", "union"):
         out = tmp_path / f"oracle_{policy}.parquet"
-        oracle(masks=tmp_path / f"m_{policy}.parquet", source="ecg12", out=out, cfg=EVAL_CFG, seed=3)
+        oracle(
+            masks=tmp_path / f"m_{policy}.parquet", source="ecg12", out=out, cfg=EVAL_CFG, seed=3
+        )
         phis[policy] = read_table(out)
         diagnosis, leads, cine = _case_masks(tmp_path / f"m_{policy}.parquet", 1, 200)
         assert diagnosis == "abnormal" and cine is None
