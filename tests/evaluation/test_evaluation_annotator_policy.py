@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 from scipy import stats
 
-from cinexai.evaluation.annotations import COMBINED, build_masks, pooled_masks
+from cinexai.config import SCHEMA
+from cinexai.evaluation.annotations import ANNOTATOR_POLICIES, COMBINED, build_masks, pooled_masks
 from cinexai.evaluation.controls import oracle
 from cinexai.evaluation.score import score
 from cinexai.figures.case import _case_masks
@@ -190,3 +193,10 @@ def test_oracle_and_case_figure_use_the_union_under_each(tmp_path):
         assert diagnosis == "abnormal" and cine is None
         assert set(np.flatnonzero(leads["I"]).tolist()) == _cells(0, 150)
     assert phis["each"].equals(phis["union"])
+
+
+def test_schema_accepts_every_policy_and_only_those():
+    prop = yaml.safe_load(Path(SCHEMA).read_text())["properties"]["evaluation"]["properties"][
+        "annotators"
+    ]
+    assert tuple(prop["enum"]) == ANNOTATOR_POLICIES and "each" in prop["enum"]
