@@ -51,6 +51,7 @@ def check_config(config: dict[str, Any]) -> None:
             resolve(name, entry or {})
         except (KeyError, ValueError) as exc:
             raise ConfigError(f"config key 'methods.{name}': {exc.args[0]}") from None
+        check_cluster_instance(name, entry or {})
     names = set(config["methods"]) | {"oracle"}
     for control in config["evaluation"]["controls"]:
         if control not in names:
@@ -82,6 +83,26 @@ def check_config(config: dict[str, Any]) -> None:
             raise ConfigError(f"config key 'ptbxl_dir': {database} does not exist")
     if config.get("annotations") and not Path(config["annotations"]).is_file():
         raise ConfigError(f"config key 'annotations': file {config['annotations']} does not exist")
+
+
+def check_cluster_instance(name: str, entry: dict[str, Any]) -> None:
+    """A ``latent_clusters`` instance needs an integer K >= 2, a known weighting, the trained model."""
+    from cinexai.attribution.registry import resolve
+    from cinexai.clusters.latent import WEIGHTINGS
+
+    registered, params = resolve(name, entry)
+    if registered != "latent_clusters":
+        return
+    k = params["n_clusters"]
+    if isinstance(k, bool) or not isinstance(k, int) or k < 2:
+        raise ConfigError(f"config key 'methods.{name}.n_clusters': need an integer >= 2, got {k!r}")
+    if params["weighting"] not in WEIGHTINGS:
+        raise ConfigError(
+            f"config key 'methods.{name}.weighting': must be one of {WEIGHTINGS}, "
+            f"got {params['weighting']!r}"
+        )
+    if entry.get("model", "trained") != "trained":
+        raise ConfigError(f"config key 'methods.{name}.model': latent clusters explain the trained model")
 
 
 def load_config(path: str | Path, **overrides: Any) -> dict[str, Any]:

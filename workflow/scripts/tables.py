@@ -10,4 +10,5 @@ with logged(snakemake):
         Path(snakemake.output.indices).parent,
         snakemake.params.cfg,
         snakemake.params.seed,
+        extra_checks=list(snakemake.input.clusters),
     )
