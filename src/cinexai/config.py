@@ -95,14 +95,18 @@ def check_cluster_instance(name: str, entry: dict[str, Any]) -> None:
         return
     k = params["n_clusters"]
     if isinstance(k, bool) or not isinstance(k, int) or k < 2:
-        raise ConfigError(f"config key 'methods.{name}.n_clusters': need an integer >= 2, got {k!r}")
+        raise ConfigError(
+            f"config key 'methods.{name}.n_clusters': need an integer >= 2, got {k!r}"
+        )
     if params["weighting"] not in WEIGHTINGS:
         raise ConfigError(
             f"config key 'methods.{name}.weighting': must be one of {WEIGHTINGS}, "
             f"got {params['weighting']!r}"
         )
     if entry.get("model", "trained") != "trained":
-        raise ConfigError(f"config key 'methods.{name}.model': latent clusters explain the trained model")
+        raise ConfigError(
+            f"config key 'methods.{name}.model': latent clusters explain the trained model"
+        )
 
 
 def load_config(path: str | Path, **overrides: Any) -> dict[str, Any]:

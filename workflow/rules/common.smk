@@ -182,7 +182,9 @@ def cluster_targets():
         return []
     targets = [f"{RES}/tables/clusters_fidelity.md", *contingency_figures()]
     if "ecg12" in SOURCES:
-        unweighted = [m for m in CLUSTER_METHODS if resolve(m, config["methods"][m])[1]["weighting"] == "none"]
+        unweighted = [
+            m for m in CLUSTER_METHODS if resolve(m, config["methods"][m])[1]["weighting"] == "none"
+        ]
         targets += expand(f"{RES}/figures/clusters/{{method}}", method=unweighted)
     return targets
 

@@ -67,7 +67,9 @@ def check_state(state: FittedState, n_clusters: int, model_sha: str, path: Any) 
             f"{path}: fitted with {state.clusterer.n_clusters} clusters, instance asks {n_clusters}"
         )
     if state.meta.get("model_sha256") != model_sha:
-        raise ValueError(f"{path}: fitted on another model (sha256 {state.meta.get('model_sha256')})")
+        raise ValueError(
+            f"{path}: fitted on another model (sha256 {state.meta.get('model_sha256')})"
+        )
 
 
 def explain(

@@ -130,7 +130,9 @@ def summarise(
     for result, table, png in zip(results, contingencies, figures, strict=False):
         r = read_json(result)
         title = f"Latent clusters x true waves: {r['modality']} model, K={r['n_clusters']}"
-        render_contingency(table, f"{title}\n(test split; landmark AMI {_fmt(r['landmark_ami'])})", png)
+        render_contingency(
+            table, f"{title}\n(test split; landmark AMI {_fmt(r['landmark_ami'])})", png
+        )
     rows = [read_json(p) for p in results]
     frame = pd.DataFrame(rows, columns=list(COLUMNS)).sort_values(["modality", "n_clusters"])
     with atomic_write(out_csv) as tmp:
@@ -142,7 +144,9 @@ def summarise(
         "| " + " | ".join(COLUMNS) + " |",
         "|" + "---|" * len(COLUMNS),
     ]
-    lines += ["| " + " | ".join(_fmt(v) for v in row) + " |" for row in frame.itertuples(index=False)]
+    lines += [
+        "| " + " | ".join(_fmt(v) for v in row) + " |" for row in frame.itertuples(index=False)
+    ]
     lines += ["", f"Target agreement (the seed paper: 0.949 on PTB-XL): {target:.2f}."]
     with atomic_write(out_md) as tmp:
         tmp.write_text("\n".join(lines) + "\n")

@@ -131,4 +131,3 @@ def fit(
     state.meta["model_sha256"] = file_sha256(model)
     digest = save_state(state, out)
     log.info("wrote %s (sha256 %s)", out, digest)
-

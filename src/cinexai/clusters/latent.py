@@ -72,7 +72,9 @@ def activations(
             captured.clear()
             probs.append(torch.softmax(model(chunk.to(device)), dim=1).cpu().numpy())
             t = chunk.shape[-1]
-            upsampled = [F.interpolate(a, size=t, mode="linear", align_corners=False) for a in captured]
+            upsampled = [
+                F.interpolate(a, size=t, mode="linear", align_corners=False) for a in captured
+            ]
             feats.append(torch.cat(upsampled, dim=1).transpose(1, 2).cpu().numpy())
     finally:
         for hook in hooks:

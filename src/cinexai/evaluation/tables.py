@@ -34,7 +34,14 @@ import pyarrow as pa
 
 from cinexai.evaluation.bootstrap import Interval, bca_mean, row_seed
 from cinexai.evaluation.controls import control_checks
-from cinexai.io import atomic_write, package_versions, read_json, read_table, write_json, write_table
+from cinexai.io import (
+    atomic_write,
+    package_versions,
+    read_json,
+    read_table,
+    write_json,
+    write_table,
+)
 
 log = logging.getLogger(__name__)
 

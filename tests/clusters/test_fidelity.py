@@ -1,0 +1,81 @@
+"""Fidelity checks on the test split, the fidelity table, checks entries and heat maps."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+
+from cinexai.clusters.fidelity import fidelity, summarise
+from cinexai.clusters.fit import fit
+
+
+def test_fidelity_table_and_checks(cluster_problem, cluster_cfg, tmp_path) -> None:
+    state = tmp_path / "state.npz"
+    fit(
+        cluster_problem.signals,
+        cluster_problem.records,
+        cluster_problem.model,
+        state,
+        3,
+        ["latent_clusters_k3"],
+        cluster_cfg,
+        0,
+    )
+    result, table = tmp_path / "fidelity.json", tmp_path / "contingency.csv"
+    fidelity(
+        cluster_problem.signals,
+        cluster_problem.records,
+        cluster_problem.model,
+        state,
+        cluster_problem.truth,
+        result,
+        table,
+        "ecg12",
+        cluster_cfg,
+    )
+    r = json.loads(result.read_text())
+    assert r["n_test"] == 16 and r["n_clusters"] == 3
+    for key in ("agreement", "forest_accuracy", "cnn_accuracy", "forest_auroc", "cnn_auroc"):
+        assert 0.0 <= r[key] <= 1.0, key
+    assert -1.0 <= r["landmark_ami"] <= 1.0 and 0 <= r["mean_uncertainty"] <= 1
+    counts = pd.read_csv(table)
+    assert counts["count"].sum() == 16 * 200
+    md, csv, checks, png = (tmp_path / n for n in ("t.md", "t.csv", "c.json", "h.png"))
+    summarise([result], [table], md, csv, checks, [png], {"agreement_target": 0.0})
+    assert "| ecg12 | 3 | 16 |" in md.read_text()
+    entry = json.loads(checks.read_text())
+    assert entry["by_model"]["ecg12_k3"]["agreement_meets_target"] is True
+    assert entry["all_meet_target"] is True and png.stat().st_size > 0
+    summarise([result], [table], md, csv, checks, [], {"agreement_target": 1.0})
+    assert json.loads(checks.read_text())["all_meet_target"] is (r["agreement"] == 1.0)
+
+
+def test_fidelity_without_truth_reports_no_ami(cluster_problem, cluster_cfg, tmp_path) -> None:
+    state = tmp_path / "state.npz"
+    fit(
+        cluster_problem.signals,
+        cluster_problem.records,
+        cluster_problem.model,
+        state,
+        2,
+        ["k2"],
+        cluster_cfg,
+        0,
+    )
+    result = tmp_path / "f.json"
+    fidelity(
+        cluster_problem.signals,
+        cluster_problem.records,
+        cluster_problem.model,
+        state,
+        None,
+        result,
+        tmp_path / "c.csv",
+        "ecg12",
+        cluster_cfg,
+    )
+    r = json.loads(result.read_text())
+    assert r["landmark_ami"] is None and "no wave-boundary truth" in r["landmark_note"]
+    assert np.isfinite(r["agreement"])
