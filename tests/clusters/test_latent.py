@@ -88,9 +88,12 @@ def test_forest_arrays_match_scikit_learn_and_shap() -> None:
     assert np.allclose(base, base[0], atol=1e-9)
 
 
-def test_forest_needs_both_classes() -> None:
-    with pytest.raises(ValueError, match="only class"):
-        latent.fit_forest(np.eye(3), np.zeros(3, int), 5, 1, 0)
+def test_single_class_forest_is_constant_and_logged(caplog) -> None:
+    X = np.random.default_rng(0).dirichlet(np.ones(3), 20)
+    forest = latent.fit_forest(X, np.ones(20, int), 5, 1, 0)
+    assert np.allclose(forest.predict_proba(X), [[0.0, 1.0]])
+    assert np.allclose(forest.contributions(X), 0.0)
+    assert "only class [1]" in caplog.text
 
 
 def test_phi_is_the_active_clusters_contribution_and_certainty_weights_it() -> None:

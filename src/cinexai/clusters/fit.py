@@ -104,6 +104,7 @@ def fit_state(
         "n_train_windows": int(n),
         "n_timestamps_fit": len(rows),
         "train_agreement": agreement,
+        "cnn_classes_on_train": np.unique(predicted).tolist(),
         "fit_seconds": time.perf_counter() - start,
         "settings": cfg,
         "seed": int(seed),

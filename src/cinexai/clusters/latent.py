@@ -18,6 +18,7 @@ the prediction; every fitted object is held as plain arrays (saved without pickl
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -32,6 +33,8 @@ from torch import nn
 from torch.nn import functional as F
 
 from cinexai.config import ConfigError
+
+log = logging.getLogger(__name__)
 
 #: Residual blocks whose activations are clustered (the last ones), as in the paper.
 N_LAYERS = 3
@@ -218,18 +221,25 @@ class Forest:
 
 
 def fit_forest(X: np.ndarray, y: np.ndarray, n_trees: int, min_leaf: int, seed: int) -> Forest:
-    """RandomForestClassifier on cluster proportions ``X`` reproducing the CNN's classes ``y``."""
+    """RandomForestClassifier on cluster proportions ``X`` reproducing the CNN's classes ``y``.
+
+    If the CNN predicts a single class on the training split, the forest is constant (every
+    contribution 0); that is logged, not hidden, and its node values still have both columns.
+    """
     rf = RandomForestClassifier(
         n_estimators=n_trees, min_samples_leaf=min_leaf, random_state=seed, n_jobs=1
     ).fit(np.asarray(X, np.float32), y)
-    if list(rf.classes_) != [0, 1]:
-        raise ValueError(
-            f"the CNN predicts only class(es) {list(rf.classes_)} on the training split; "
-            "the forest needs both classes"
+    classes = np.asarray(rf.classes_, dtype=np.int64)
+    if len(classes) < 2:
+        log.warning(
+            "the CNN predicts only class %s on the training split: the forest is constant and "
+            "every cluster contribution is 0",
+            classes.tolist(),
         )
     trees = [e.tree_ for e in rf.estimators_]
     sizes = np.array([t.node_count for t in trees])
-    value = np.concatenate([t.value[:, 0, :] for t in trees])
+    value = np.zeros((int(sizes.sum()), 2))
+    value[:, classes] = np.concatenate([t.value[:, 0, :] for t in trees])
     return Forest(
         np.concatenate([t.children_left for t in trees]).astype(np.int64),
         np.concatenate([t.children_right for t in trees]).astype(np.int64),
