@@ -7,8 +7,9 @@ import json
 import numpy as np
 import pandas as pd
 
-from cinexai.clusters.fidelity import fidelity, summarise
+from cinexai.clusters.fidelity import fidelity
 from cinexai.clusters.fit import fit
+from cinexai.clusters.summary import summarise
 
 
 def test_fidelity_table_and_checks(cluster_problem, cluster_cfg, tmp_path) -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cinexai.clusters.fit import fit, settings
+from cinexai.clusters.fit import fit
+from cinexai.clusters.settings import settings
 from cinexai.clusters.store import load_state
 from cinexai.config import ConfigError
 from cinexai.io import read_signals, read_table, write_signals

@@ -20,7 +20,12 @@ rule fit_clusters:
         instances=lambda wc: cluster_instances(wc.k),
         cfg=CLUSTERS,
         seed=SEED,
-        code=code("cinexai.clusters.fit", "cinexai.clusters.latent", "cinexai.clusters.store"),
+        code=code(
+            "cinexai.clusters.fit",
+            "cinexai.clusters.latent",
+            "cinexai.clusters.store",
+            "cinexai.clusters.settings",
+        ),
     script:
         "../scripts/fit_clusters.py"
 
@@ -52,6 +57,7 @@ rule explain_clusters:
             "cinexai.attribution.latent_clusters",
             "cinexai.clusters.latent",
             "cinexai.clusters.store",
+            "cinexai.clusters.settings",
         ),
     script:
         "../scripts/explain_clusters.py"
@@ -78,7 +84,9 @@ rule clusters_fidelity:
         "../../envs/attribution.yaml"
     params:
         cfg=CLUSTERS,
-        code=code("cinexai.clusters.fidelity", "cinexai.clusters.landmarks"),
+        code=code(
+            "cinexai.clusters.fidelity", "cinexai.clusters.landmarks", "cinexai.clusters.latent"
+        ),
     script:
         "../scripts/clusters_fidelity.py"
 
@@ -109,7 +117,7 @@ rule clusters_summary:
         "../../envs/figures.yaml"
     params:
         cfg=CLUSTERS,
-        code=code("cinexai.clusters.fidelity", "cinexai.figures.clusters"),
+        code=code("cinexai.clusters.summary", "cinexai.figures.clusters"),
     script:
         "../scripts/clusters_summary.py"
 

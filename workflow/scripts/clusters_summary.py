@@ -1,4 +1,4 @@
-from cinexai.clusters.fidelity import summarise
+from cinexai.clusters.summary import summarise
 from cinexai.workflow import logged
 
 with logged(snakemake):

@@ -26,7 +26,8 @@ from cinexai.attribution.base import AttributionContext
 from cinexai.attribution.mapping import long_table
 from cinexai.attribution.registry import register
 from cinexai.clusters import latent
-from cinexai.clusters.fit import frozen_model, settings
+from cinexai.clusters.fit import frozen_model
+from cinexai.clusters.settings import settings
 from cinexai.clusters.store import FittedState, load_state
 from cinexai.io import file_sha256, package_versions, read_signals, read_table, write_table
 

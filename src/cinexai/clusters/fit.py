@@ -17,31 +17,13 @@ import numpy as np
 import torch
 
 from cinexai.clusters import latent
+from cinexai.clusters.settings import settings
 from cinexai.clusters.store import FittedState, save_state
 from cinexai.config import ConfigError
 from cinexai.io import SignalSet, file_sha256, package_versions, read_signals, read_table
 from cinexai.models.checkpoint import load_model
 
 log = logging.getLogger(__name__)
-
-#: Defaults of the ``clusters:`` config keys.
-CFG_DEFAULTS: dict[str, Any] = {
-    "n_layers": latent.N_LAYERS,
-    "pca_components": 16,
-    "max_timestamps": 50000,
-    "max_iter": 200,
-    "n_trees": 200,
-    "min_samples_leaf": 1,
-    "agreement_target": 0.9,
-}
-
-
-def settings(cfg: dict[str, Any] | None) -> dict[str, Any]:
-    """``cfg`` over :data:`CFG_DEFAULTS`; an unknown key is an error naming it."""
-    unknown = sorted(set(cfg or {}) - set(CFG_DEFAULTS))
-    if unknown:
-        raise ConfigError(f"config key 'clusters': unknown key(s) {unknown}")
-    return {**CFG_DEFAULTS, **(cfg or {})}
 
 
 def split_windows(

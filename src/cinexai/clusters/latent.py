@@ -32,12 +32,13 @@ from sklearn.preprocessing import StandardScaler
 from torch import nn
 from torch.nn import functional as F
 
+from cinexai.clusters.settings import CFG_DEFAULTS
 from cinexai.config import ConfigError
 
 log = logging.getLogger(__name__)
 
 #: Residual blocks whose activations are clustered (the last ones), as in the paper.
-N_LAYERS = 3
+N_LAYERS = CFG_DEFAULTS["n_layers"]
 #: Values of a cluster instance's ``weighting``: plain Phi, or Phi x (1 - entropy / log K).
 WEIGHTINGS = ("none", "certainty")
 
