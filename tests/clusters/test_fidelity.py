@@ -1,4 +1,4 @@
-"""Fidelity checks on the test split, the fidelity table, checks entries and heat maps."""
+"""Fidelity checks on the test split: agreement, accuracy, AUROC, landmark AMI, contingency."""
 
 from __future__ import annotations
 
@@ -9,10 +9,9 @@ import pandas as pd
 
 from cinexai.clusters.fidelity import fidelity
 from cinexai.clusters.fit import fit
-from cinexai.clusters.summary import summarise
 
 
-def test_fidelity_table_and_checks(cluster_problem, cluster_cfg, tmp_path) -> None:
+def test_fidelity_on_the_test_split(cluster_problem, cluster_cfg, tmp_path) -> None:
     state = tmp_path / "state.npz"
     fit(
         cluster_problem.signals,
@@ -43,14 +42,6 @@ def test_fidelity_table_and_checks(cluster_problem, cluster_cfg, tmp_path) -> No
     assert -1.0 <= r["landmark_ami"] <= 1.0 and 0 <= r["mean_uncertainty"] <= 1
     counts = pd.read_csv(table)
     assert counts["count"].sum() == 16 * 200
-    md, csv, checks, png = (tmp_path / n for n in ("t.md", "t.csv", "c.json", "h.png"))
-    summarise([result], [table], md, csv, checks, [png], {"agreement_target": 0.0})
-    assert "| ecg12 | 3 | 16 |" in md.read_text()
-    entry = json.loads(checks.read_text())
-    assert entry["by_model"]["ecg12_k3"]["agreement_meets_target"] is True
-    assert entry["all_meet_target"] is True and png.stat().st_size > 0
-    summarise([result], [table], md, csv, checks, [], {"agreement_target": 1.0})
-    assert json.loads(checks.read_text())["all_meet_target"] is (r["agreement"] == 1.0)
 
 
 def test_fidelity_without_truth_reports_no_ami(cluster_problem, cluster_cfg, tmp_path) -> None:

@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 
 from cinexai.clusters.fit import fit
-from cinexai.clusters.settings import settings
 from cinexai.clusters.store import load_state
 from cinexai.config import ConfigError
 from cinexai.io import read_signals, read_table, write_signals
@@ -93,8 +92,3 @@ def test_model_without_residual_blocks_is_rejected_by_name(
             0,
         )
     assert not (tmp_path / "s.npz").exists()
-
-
-def test_unknown_clusters_key_is_an_error() -> None:
-    with pytest.raises(ConfigError, match="n_componets"):
-        settings({"n_componets": 3})
