@@ -1,0 +1,73 @@
+"""Fidelity checks on the test split: agreement, accuracy, AUROC, landmark AMI, contingency."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+
+from cinexai.clusters.fidelity import fidelity
+from cinexai.clusters.fit import fit
+
+
+def test_fidelity_on_the_test_split(cluster_problem, cluster_cfg, tmp_path) -> None:
+    state = tmp_path / "state.npz"
+    fit(
+        cluster_problem.signals,
+        cluster_problem.records,
+        cluster_problem.model,
+        state,
+        3,
+        ["latent_clusters_k3"],
+        cluster_cfg,
+        0,
+    )
+    result, table = tmp_path / "fidelity.json", tmp_path / "contingency.csv"
+    fidelity(
+        cluster_problem.signals,
+        cluster_problem.records,
+        cluster_problem.model,
+        state,
+        cluster_problem.truth,
+        result,
+        table,
+        "ecg12",
+        cluster_cfg,
+    )
+    r = json.loads(result.read_text())
+    assert r["n_test"] == 16 and r["n_clusters"] == 3
+    for key in ("agreement", "forest_accuracy", "cnn_accuracy", "forest_auroc", "cnn_auroc"):
+        assert 0.0 <= r[key] <= 1.0, key
+    assert -1.0 <= r["landmark_ami"] <= 1.0 and 0 <= r["mean_uncertainty"] <= 1
+    counts = pd.read_csv(table)
+    assert counts["count"].sum() == 16 * 200
+
+
+def test_fidelity_without_truth_reports_no_ami(cluster_problem, cluster_cfg, tmp_path) -> None:
+    state = tmp_path / "state.npz"
+    fit(
+        cluster_problem.signals,
+        cluster_problem.records,
+        cluster_problem.model,
+        state,
+        2,
+        ["k2"],
+        cluster_cfg,
+        0,
+    )
+    result = tmp_path / "f.json"
+    fidelity(
+        cluster_problem.signals,
+        cluster_problem.records,
+        cluster_problem.model,
+        state,
+        None,
+        result,
+        tmp_path / "c.csv",
+        "ecg12",
+        cluster_cfg,
+    )
+    r = json.loads(result.read_text())
+    assert r["landmark_ami"] is None and "no wave-boundary truth" in r["landmark_note"]
+    assert np.isfinite(r["agreement"])
