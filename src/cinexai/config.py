@@ -200,24 +200,12 @@ def check_table4(config: dict[str, Any]) -> None:
 
 
 def check_cluster_instance(name: str, entry: dict[str, Any]) -> None:
-    """A ``latent_clusters`` instance needs an integer K >= 2, a known weighting, the trained model."""
+    """A ``latent_clusters`` instance explains the trained model (K and weighting are checked by
+    the method's registered parameter checks in :func:`check_methods`)."""
     from cinexai.attribution.registry import resolve
-    from cinexai.clusters.latent import WEIGHTINGS
 
-    registered, params = resolve(name, entry)
-    if registered != "latent_clusters":
-        return
-    k = params["n_clusters"]
-    if isinstance(k, bool) or not isinstance(k, int) or k < 2:
-        raise ConfigError(
-            f"config key 'methods.{name}.n_clusters': need an integer >= 2, got {k!r}"
-        )
-    if params["weighting"] not in WEIGHTINGS:
-        raise ConfigError(
-            f"config key 'methods.{name}.weighting': must be one of {WEIGHTINGS}, "
-            f"got {params['weighting']!r}"
-        )
-    if entry.get("model", "trained") != "trained":
+    registered, _ = resolve(name, entry)
+    if registered == "latent_clusters" and entry.get("model", "trained") != "trained":
         raise ConfigError(
             f"config key 'methods.{name}.model': latent clusters explain the trained model"
         )

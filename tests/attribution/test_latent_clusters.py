@@ -17,12 +17,32 @@ from cinexai.io import read_metadata, read_table
 def fitted(cluster_problem, cluster_cfg, tmp_path_factory):
     state = tmp_path_factory.mktemp("lc") / "state.npz"
     p = cluster_problem
-    fit(p.signals, p.records, p.model, state, 3, ["lc3"], cluster_cfg, 0)
+    fit(
+        signals=p.signals,
+        records=p.records,
+        model=p.model,
+        out=state,
+        n_clusters=3,
+        instances=["lc3"],
+        cfg=cluster_cfg,
+        seed=0,
+    )
     return p, state
 
 
 def _explain(p, state, out, instance: dict) -> None:
-    explain(p.signals, p.records, p.model, state, out, "ecg12", "lc", instance, {}, 0)
+    explain(
+        signals=p.signals,
+        records=p.records,
+        model=p.model,
+        state=state,
+        out=out,
+        source="ecg12",
+        name="lc",
+        method_cfg=instance,
+        clusters_cfg={},
+        seed=0,
+    )
 
 
 def test_registered_with_its_parameters() -> None:

@@ -40,7 +40,15 @@ def test_table_checks_and_heat_maps(tmp_path) -> None:
     (r1, t1), (r2, t2) = _result(tmp_path, "ecg12", 4, 0.95), _result(tmp_path, "cineecg", 8, 0.85)
     md, csv, checks = tmp_path / "t.md", tmp_path / "t.csv", tmp_path / "c.json"
     pngs = [tmp_path / "a.png", tmp_path / "b.png"]
-    summarise([r1, r2], [t1, t2], md, csv, checks, pngs, {"agreement_target": 0.9})
+    summarise(
+        results=[r1, r2],
+        contingencies=[t1, t2],
+        out_md=md,
+        out_csv=csv,
+        out_checks=checks,
+        figures=pngs,
+        clusters_cfg={"agreement_target": 0.9},
+    )
     text = md.read_text()
     assert "| ecg12 | 4 | 50 | 0.950 |" in text and "| cineecg | 8 | 50 | 0.850 |" in text
     entries = json.loads(checks.read_text())
@@ -53,6 +61,14 @@ def test_table_checks_and_heat_maps(tmp_path) -> None:
 
 def test_heat_maps_are_optional(tmp_path) -> None:
     r, t = _result(tmp_path, "ecg12", 4, 0.95)
-    summarise([r], [t], tmp_path / "t.md", tmp_path / "t.csv", tmp_path / "c.json", [], {})
+    summarise(
+        results=[r],
+        contingencies=[t],
+        out_md=tmp_path / "t.md",
+        out_csv=tmp_path / "t.csv",
+        out_checks=tmp_path / "c.json",
+        figures=[],
+        clusters_cfg={},
+    )
     assert json.loads((tmp_path / "c.json").read_text())["all_meet_target"] is True
     assert not list(tmp_path.glob("*.png"))

@@ -14,26 +14,26 @@ from cinexai.clusters.fit import fit
 def test_fidelity_on_the_test_split(cluster_problem, cluster_cfg, tmp_path) -> None:
     state = tmp_path / "state.npz"
     fit(
-        cluster_problem.signals,
-        cluster_problem.records,
-        cluster_problem.model,
-        state,
-        3,
-        ["latent_clusters_k3"],
-        cluster_cfg,
-        0,
+        signals=cluster_problem.signals,
+        records=cluster_problem.records,
+        model=cluster_problem.model,
+        out=state,
+        n_clusters=3,
+        instances=["latent_clusters_k3"],
+        cfg=cluster_cfg,
+        seed=0,
     )
     result, table = tmp_path / "fidelity.json", tmp_path / "contingency.csv"
     fidelity(
-        cluster_problem.signals,
-        cluster_problem.records,
-        cluster_problem.model,
-        state,
-        cluster_problem.truth,
-        result,
-        table,
-        "ecg12",
-        cluster_cfg,
+        signals=cluster_problem.signals,
+        records=cluster_problem.records,
+        model=cluster_problem.model,
+        state=state,
+        truth=cluster_problem.truth,
+        out_json=result,
+        out_contingency=table,
+        modality="ecg12",
+        clusters_cfg=cluster_cfg,
     )
     r = json.loads(result.read_text())
     assert r["n_test"] == 16 and r["n_clusters"] == 3
@@ -47,26 +47,26 @@ def test_fidelity_on_the_test_split(cluster_problem, cluster_cfg, tmp_path) -> N
 def test_fidelity_without_truth_reports_no_ami(cluster_problem, cluster_cfg, tmp_path) -> None:
     state = tmp_path / "state.npz"
     fit(
-        cluster_problem.signals,
-        cluster_problem.records,
-        cluster_problem.model,
-        state,
-        2,
-        ["k2"],
-        cluster_cfg,
-        0,
+        signals=cluster_problem.signals,
+        records=cluster_problem.records,
+        model=cluster_problem.model,
+        out=state,
+        n_clusters=2,
+        instances=["k2"],
+        cfg=cluster_cfg,
+        seed=0,
     )
     result = tmp_path / "f.json"
     fidelity(
-        cluster_problem.signals,
-        cluster_problem.records,
-        cluster_problem.model,
-        state,
-        None,
-        result,
-        tmp_path / "c.csv",
-        "ecg12",
-        cluster_cfg,
+        signals=cluster_problem.signals,
+        records=cluster_problem.records,
+        model=cluster_problem.model,
+        state=state,
+        truth=None,
+        out_json=result,
+        out_contingency=tmp_path / "c.csv",
+        modality="ecg12",
+        clusters_cfg=cluster_cfg,
     )
     r = json.loads(result.read_text())
     assert r["landmark_ami"] is None and "no wave-boundary truth" in r["landmark_note"]

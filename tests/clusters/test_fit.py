@@ -16,14 +16,14 @@ from cinexai.models.resnet import ResNet1d
 def test_fit_uses_training_ids_only(cluster_problem, cluster_cfg, tmp_path) -> None:
     out = tmp_path / "a" / "state.npz"
     fit(
-        cluster_problem.signals,
-        cluster_problem.records,
-        cluster_problem.model,
-        out,
-        3,
-        ["latent_clusters_k3"],
-        cluster_cfg,
-        0,
+        signals=cluster_problem.signals,
+        records=cluster_problem.records,
+        model=cluster_problem.model,
+        out=out,
+        n_clusters=3,
+        instances=["latent_clusters_k3"],
+        cfg=cluster_cfg,
+        seed=0,
     )
     state, _ = load_state(out)
     rec = read_table(cluster_problem.records)
@@ -38,14 +38,14 @@ def test_fit_uses_training_ids_only(cluster_problem, cluster_cfg, tmp_path) -> N
     write_signals(other, sig.ids, poisoned, sig.channels, fs=sig.fs)
     out2 = tmp_path / "b" / "state.npz"
     fit(
-        other,
-        cluster_problem.records,
-        cluster_problem.model,
-        out2,
-        3,
-        ["latent_clusters_k3"],
-        cluster_cfg,
-        0,
+        signals=other,
+        records=cluster_problem.records,
+        model=cluster_problem.model,
+        out=out2,
+        n_clusters=3,
+        instances=["latent_clusters_k3"],
+        cfg=cluster_cfg,
+        seed=0,
     )
     again, _ = load_state(out2)
     assert np.array_equal(again.clusterer.means, state.clusterer.means)
@@ -57,14 +57,14 @@ def test_k_above_the_training_timestamps_is_rejected_by_name(
 ) -> None:
     with pytest.raises(ConfigError, match=r"methods\.latent_clusters_huge\.n_clusters.*exceed"):
         fit(
-            cluster_problem.signals,
-            cluster_problem.records,
-            cluster_problem.model,
-            tmp_path / "s.npz",
-            10**6,
-            ["latent_clusters_huge"],
-            cluster_cfg,
-            0,
+            signals=cluster_problem.signals,
+            records=cluster_problem.records,
+            model=cluster_problem.model,
+            out=tmp_path / "s.npz",
+            n_clusters=10**6,
+            instances=["latent_clusters_huge"],
+            cfg=cluster_cfg,
+            seed=0,
         )
 
 
@@ -82,13 +82,13 @@ def test_model_without_residual_blocks_is_rejected_by_name(
     )
     with pytest.raises(ConfigError, match=r"methods\.latent_clusters_k4"):
         fit(
-            cluster_problem.signals,
-            cluster_problem.records,
-            path,
-            tmp_path / "s.npz",
-            4,
-            ["latent_clusters_k4"],
-            cluster_cfg,
-            0,
+            signals=cluster_problem.signals,
+            records=cluster_problem.records,
+            model=path,
+            out=tmp_path / "s.npz",
+            n_clusters=4,
+            instances=["latent_clusters_k4"],
+            cfg=cluster_cfg,
+            seed=0,
         )
     assert not (tmp_path / "s.npz").exists()

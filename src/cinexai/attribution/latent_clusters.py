@@ -24,7 +24,7 @@ import torch
 from cinexai.attribution import registry, run
 from cinexai.attribution.base import AttributionContext
 from cinexai.attribution.mapping import long_table
-from cinexai.attribution.registry import register
+from cinexai.attribution.registry import choice, integer, register
 from cinexai.clusters import latent
 from cinexai.clusters.fit import frozen_model
 from cinexai.clusters.settings import settings
@@ -39,7 +39,11 @@ DEFAULTS = {"n_clusters": 8, "weighting": "none"}
 STATE, EXPLANATION = "latent_clusters_state", "latent_clusters_explanation"
 
 
-@register(NAME, DEFAULTS, model_free=True)
+#: K >= 2 (one cluster explains nothing); the weighting is one of :data:`latent.WEIGHTINGS`.
+PARAMS = {"n_clusters": integer(2), "weighting": choice(*latent.WEIGHTINGS)}
+
+
+@register(NAME, DEFAULTS, model_free=True, params=PARAMS)
 def attribute(forward: None, x: torch.Tensor, ctx: AttributionContext, target: None) -> np.ndarray:
     """Phi ``(N, C, T)`` of ``x``; the explanation (labels, entropy) is left in the cache."""
     if STATE not in ctx.cache:
