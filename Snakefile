@@ -2,6 +2,7 @@
 
     generate_synthetic -> ingest -> cineecg -> tune/train [modality: ecg12, cineecg]
     -> attribute [source: ecg12, cineecg] x [method instance]  -> map_to_cineecg [source: mapped]
+       (latent-cluster instances: fit_clusters [modality x K] -> explain_clusters, same outputs)
     -> score [source x method x post-processing] (+ oracle control from the expert masks)
     -> tables 1-5 + controls (optimisation pool, BCa bootstrap) -> figures, report
 
@@ -29,6 +30,7 @@ include: "workflow/rules/ingest.smk"
 include: "workflow/rules/cineecg.smk"
 include: "workflow/rules/models.smk"
 include: "workflow/rules/attribution.smk"
+include: "workflow/rules/clusters.smk"
 include: "workflow/rules/evaluation.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/annotate.smk"

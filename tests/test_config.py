@@ -40,6 +40,8 @@ def test_default_and_tiny_configs_are_valid(default_config, tiny_config):
         (lambda c: c.update(run="-x"), "config key 'run'"),
         (lambda c: c.update(run=".hidden"), "config key 'run'"),
         (lambda c: c["data"].update(max_abs_mv=0), "config key 'data.max_abs_mv'"),
+        (lambda c: c["clusters"].update(pca=3), "'pca' was unexpected"),
+        (lambda c: c["clusters"].update(n_trees=0), "config key 'clusters.n_trees'"),
     ],
 )
 def test_schema_rejects_with_key_name(default_config, mutate, key):
@@ -61,6 +63,22 @@ def test_schema_rejects_with_key_name(default_config, mutate, key):
         (lambda c: c["models"].update(modalities=["ecg12"]), "attribution.sources"),
         (lambda c: c.update(annotations="/nonexistent/annotations.csv"), "annotations"),
         (lambda c: c.update(dataset="ptbxl", ptbxl_dir="/nonexistent"), "ptbxl_dir"),
+        (
+            lambda c: c["methods"]["latent_clusters_k4"].update(n_clusters=1),
+            r"methods\.latent_clusters_k4\.n_clusters",
+        ),
+        (
+            lambda c: c["methods"]["latent_clusters_k4"].update(weighting="entropy"),
+            r"methods\.latent_clusters_k4\.weighting",
+        ),
+        (
+            lambda c: c["methods"]["latent_clusters_k4"].update(model="randomized"),
+            r"methods\.latent_clusters_k4\.model",
+        ),
+        (
+            lambda c: c["methods"]["latent_clusters_k4"].update(n_cluster=4),
+            r"methods\.latent_clusters_k4",
+        ),
     ],
 )
 def test_relations_rejected_with_key_name(default_config, mutate, key):

@@ -81,6 +81,8 @@ def check_config(config: dict[str, Any]) -> None:
         )
     check_search_space(config["models"].get("search_space") or {})
     check_methods(config["methods"])
+    for name, entry in config["methods"].items():
+        check_cluster_instance(name, entry or {})
     check_table4(config)
     names = set(config["methods"]) | {"oracle"}
     for control in config["evaluation"]["controls"]:
@@ -177,7 +179,7 @@ def check_table4(config: dict[str, Any]) -> None:
     """``evaluation.table4_method`` is a registered method with an instance in the pool."""
     from cinexai.attribution.registry import available, resolve
 
-    method = config["evaluation"].get("table4_method", "integrated_gradients")
+    method = config["evaluation"]["table4_method"]
     where = "config key 'evaluation.table4_method'"
     instances = {name: resolve(name, entry or {})[0] for name, entry in config["methods"].items()}
     if method not in available():
@@ -194,6 +196,18 @@ def check_table4(config: dict[str, Any]) -> None:
     if not any(m == method and name not in controls for name, m in instances.items()):
         raise ConfigError(
             f"{where}: no instance of '{method}' in 'methods' outside 'evaluation.controls'"
+        )
+
+
+def check_cluster_instance(name: str, entry: dict[str, Any]) -> None:
+    """A ``latent_clusters`` instance explains the trained model (K and weighting are checked by
+    the method's registered parameter checks in :func:`check_methods`)."""
+    from cinexai.attribution.registry import resolve
+
+    registered, _ = resolve(name, entry)
+    if registered == "latent_clusters" and entry.get("model", "trained") != "trained":
+        raise ConfigError(
+            f"config key 'methods.{name}.model': latent clusters explain the trained model"
         )
 
 

@@ -374,3 +374,32 @@ def test_truth_follows_the_signs_a_case_shows(cohort: Path) -> None:
     mi = truth[truth.family == "anterior_mi"]
     assert mi["signs"].notna().all()  # an infarction always shows a sign
     assert truth.loc[truth.family.isin(["lafb", "rbbb", "normal"]), "signs"].isna().all()
+
+
+def test_wave_boundaries_are_ordered_and_in_the_truth(cohort: Path) -> None:
+    _, truth, _ = _read(cohort)
+    beats = truth[truth["qrs_onset_ms"].notna()]
+    cols = list(synthetic.WAVE_COLUMNS[:-1])
+    # P before QRS before T, in ms from the record start; the first beat's RR is positive
+    assert (beats[cols].diff(axis=1).iloc[:, 1:] > 0).all().all()
+    assert (beats["qrs_on_ms"] == beats["qrs_onset_ms"]).all()
+    onsets = beats["qrs_onsets_ms"].str.split(";")
+    several = onsets.str.len() > 1
+    first_rr = onsets[several].map(lambda v: float(v[1]) - float(v[0]))
+    assert several.any() and np.allclose(beats.loc[several, "rr_ms"], first_rr, atol=1e-3)
+    # a record with a single beat takes the mean RR of its heart rate
+    single = beats[~several]
+    assert np.allclose(single["rr_ms"], 60000.0 / single["heart_rate"], rtol=1e-3)
+    assert truth.loc[truth["qrs_onset_ms"].isna(), cols].isna().all().all()
+
+
+def test_wave_boundaries_follow_the_lobes() -> None:
+    patient = dipole.draw_patient(np.random.default_rng(3))
+    beat = dipole.normal_beat(patient, 800.0)
+    bounds = dipole.wave_boundaries(beat)
+    assert bounds["p_on"] == -patient.pr_ms and bounds["qrs_on"] == 0.0
+    assert bounds["qrs_off"] == pytest.approx(patient.qrs_ms)
+    assert beat["T"].on < bounds["t_on"] < beat["T"].p1 and bounds["t_off"] == beat["T"].off
+    # a right bundle branch block widens the QRS, a normal twin does not
+    wide = dipole.wave_boundaries(dipole.apply_family(beat, "rbbb", 1.0))
+    assert wide["qrs_off"] > bounds["qrs_off"] + 40

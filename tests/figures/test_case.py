@@ -6,7 +6,7 @@ import inspect
 
 import numpy as np
 import pytest
-from conftest import CASE
+from figure_data import CASE
 
 from cinexai.cineecg.geometry import BiventricularModel
 from cinexai.config import defaults

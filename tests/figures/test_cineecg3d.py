@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 import numpy as np
 import pytest
-from conftest import make_mask, make_phi, make_trajectory, make_window
+from figure_data import make_mask, make_phi, make_trajectory, make_window
 from matplotlib.image import imread
 
 from cinexai.figures.cineecg3d import CineFigureData, plot_cineecg_html, plot_cineecg_png

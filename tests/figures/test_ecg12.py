@@ -6,7 +6,7 @@ import re
 
 import numpy as np
 import pytest
-from conftest import make_mask, make_phi, make_window
+from figure_data import make_mask, make_phi, make_window
 from matplotlib.image import imread
 
 from cinexai.figures.ecg12 import plot_ecg12

@@ -61,7 +61,10 @@ def test_config_of_two_keys_plans_the_full_default_grid(project):
     planned = _jobs(minimal.stdout + minimal.stderr)
     assert planned == _jobs(full.stdout + full.stderr)
     rules = [rule for rule, _, _ in planned]
-    assert rules.count("attribute") == 14 and rules.count("score") == 72  # the whole grid
+    # the whole grid: 7 attributed instances x 2 sources; (7 + 4 latent-cluster instances + the
+    # oracle) x 3 sources x 3 post-processings scored
+    assert rules.count("attribute") == 14 and rules.count("score") == 108
+    assert rules.count("explain_clusters") == 8
     assert any("results/synthetic/tables/table1.md" in out for _, _, out in planned)
 
 

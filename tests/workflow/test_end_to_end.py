@@ -9,6 +9,8 @@ import json
 import subprocess
 import sys
 
+import numpy as np
+import pandas as pd
 import pytest
 import yaml
 from workflow_helpers import REPO, copy_project, planned_jobs, snakemake
@@ -96,6 +98,41 @@ def test_tables_controls_and_figures_exist(project):
     ceiling = agreement["human_ceiling"]["12-Lead Signal"]
     assert 2 <= ceiling["n"] <= _tiny(project)["synthetic"]["n_evaluation"]
     assert 0 < ceiling["annotator_dice"] < 1  # jitter, a missed lead, extra segments
+
+
+def test_latent_clusters_are_explained_checked_and_drawn(project):
+    cfg = _tiny(project)
+    instances = {
+        m: e["n_clusters"]
+        for m, e in cfg["methods"].items()
+        if e.get("method") == "latent_clusters"
+    }
+    assert instances, "the tiny config must run the latent-cluster family"
+    for method, k in instances.items():
+        path = (
+            project / RES / "attributions" / "source=ecg12" / f"method={method}" / "part-0.parquet"
+        )
+        table = io.read_table(path)
+        assert table["uncertainty"].between(0, np.log(k) + 1e-6).all()
+        assert table["cluster"].between(0, k - 1).all()
+    tables = project / RES / "tables"
+    checks = json.loads((tables / "checks.json").read_text())["clusters_checks"]
+    models = {f"{s}_k{k}" for s in cfg["attribution"]["sources"] for k in instances.values()}
+    assert set(checks["by_model"]) == models
+    for entry in checks["by_model"].values():
+        assert 0 <= entry["agreement"] <= 1 and -1 <= entry["landmark_ami"] <= 1
+    assert "| ecg12 |" in (tables / "clusters_fidelity.md").read_text()
+    # the family competes in the tables like any method
+    assert "latent_clusters" in set(pd.read_csv(tables / "table3.csv")["attribution"])
+    figures = project / RES / "figures"
+    for name in models:
+        modality, k = name.rsplit("_", 1)
+        assert (figures / "summary" / f"clusters_contingency_{modality}_{k}.png").stat().st_size
+    cases = io.read_table(project / RES / "data" / "masks.parquet")["case_id"].unique()
+    for method in ("latent_clusters_k4", "latent_clusters_k8"):
+        assert {p.stem for p in (figures / "clusters" / method).glob("*.png")} == {
+            str(c) for c in cases
+        }
 
 
 def test_every_rule_wrote_a_benchmark_and_a_log(project):

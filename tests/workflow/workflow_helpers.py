@@ -25,8 +25,15 @@ def copy_project(dest: Path) -> Path:
 
 
 def snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    """Run snakemake in ``workdir`` with the copied package first on the path."""
+    """Run snakemake in ``workdir`` with the copied package first on the path.
+
+    A ``--configfile`` replaces ``config.yaml`` (``--replace-workflow-config``) rather than being
+    laid over it: merged, ``config.yaml``'s method instances would stay in the grid, so the tiny
+    run would be the tiny config's instances plus every default one.
+    """
     env = {**os.environ, "PYTHONPATH": str(workdir / "src")}
+    if "--configfile" in args and "--replace-workflow-config" not in args:
+        args = (*args, "--replace-workflow-config")
     cmd = [
         sys.executable,
         "-m",

@@ -12,7 +12,7 @@ rule attribute:
         benchfile("attribute/{source}/{method}")
     wildcard_constraints:
         source="|".join(SOURCES),
-        method="|".join(METHODS),
+        method=alternatives(ATTRIBUTE_METHODS),
     conda:
         "../../envs/attribution.yaml"
     threads: 1

@@ -14,6 +14,16 @@ SEED = config["seed"]
 MODALITIES = config["models"]["modalities"]
 SOURCES = config["attribution"]["sources"]  # attributed directly with their own model
 METHODS = list(config["methods"])  # named method instances
+#: Latent-cluster instances (explained by explain_clusters with the fitted clusterer and forest),
+#: and the K each needs; every other instance is run by the attribute rule.
+CLUSTERS = config.get("clusters") or {}
+CLUSTER_K = {
+    m: int(resolve(m, config["methods"][m])[1]["n_clusters"])
+    for m in METHODS
+    if resolve(m, config["methods"][m])[0] == "latent_clusters"
+}
+CLUSTER_METHODS = list(CLUSTER_K)
+ATTRIBUTE_METHODS = [m for m in METHODS if m not in CLUSTER_K]
 SCORED_SOURCES = SOURCES + (["mapped"] if config["attribution"]["mapped"] else [])
 SCORED_METHODS = METHODS + (["oracle"] if "oracle" in config["evaluation"]["controls"] else [])
 HAS_ANNOTATIONS = config["dataset"] == "synthetic" or config.get("annotations") is not None
@@ -118,6 +128,67 @@ def figure_scores(wc):
     )
 
 
+def alternatives(names):
+    """A wildcard constraint matching exactly ``names`` (nothing when there are none)."""
+    return "|".join(names) or "(?!)"
+
+
+def cluster_instances(k):
+    """The latent-cluster instances that share the fit with K = ``k``."""
+    return [m for m, mk in CLUSTER_K.items() if mk == int(k)]
+
+
+def cluster_state(wc):
+    """The fitted clusterer and forest a latent-cluster instance explains a source with."""
+    k = CLUSTER_K[wc.method]
+    return f"{RES}/clusters/{wc.source}/k{k}/state.npz"
+
+
+def synthetic_truth():
+    """The synthetic generator's truth table (wave boundaries); none for real PTB-XL."""
+    if config["dataset"] == "synthetic":
+        return f"{RES}/synthetic-ptbxl/synthetic_truth.csv"
+    return []
+
+
+def cluster_fidelity_files(name):
+    """One fidelity file ``name`` per (directly attributed modality, K)."""
+    return expand(
+        f"{RES}/clusters/{{modality}}/k{{k}}/{name}",
+        modality=SOURCES,
+        k=sorted(set(CLUSTER_K.values())),
+    )
+
+
+def contingency_figures():
+    """One cluster x wave heat map per (modality, K) where the truth has wave boundaries."""
+    if config["dataset"] != "synthetic":
+        return []
+    return expand(
+        f"{RES}/figures/summary/clusters_contingency_{{modality}}_k{{k}}.png",
+        modality=SOURCES,
+        k=sorted(set(CLUSTER_K.values())),
+    )
+
+
+def cluster_checks():
+    """The clusters' checks.json entries, merged by the tables rule (none without instances)."""
+    return [f"{RES}/tables/clusters_checks.json"] if CLUSTER_METHODS else []
+
+
+def cluster_targets():
+    """Fidelity table, heat maps and case figures (one per K: weighting does not change them)."""
+    if not CLUSTER_METHODS:
+        return []
+    targets = [f"{RES}/tables/clusters_fidelity.md", *contingency_figures()]
+    if "ecg12" in SOURCES:
+        unweighted = [
+            m for m in CLUSTER_METHODS if resolve(m, config["methods"][m])[1]["weighting"] == "none"
+        ]
+        targets += expand(f"{RES}/figures/clusters/{{method}}", method=unweighted)
+    return targets
+
+
 def final_targets():
     """The whole grid: models, then method x post-processing x source scores, tables and figures."""
     targets = expand(f"{RES}/models/{{modality}}/metrics.json", modality=MODALITIES)
@@ -127,4 +198,4 @@ def final_targets():
     targets += expand(f"{RES}/tables/{{name}}.md", name=TABLES)
     targets += [f"{RES}/tables/agreement.md"]
     targets += [f"{RES}/figures/summary/dice_by_config.png", f"{RES}/figures/cases/index.html"]
-    return targets
+    return targets + cluster_targets()

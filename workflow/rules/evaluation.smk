@@ -72,6 +72,7 @@ rule tables:
     input:
         scores=score_files("part-0"),
         sweeps=score_files("sweep"),
+        clusters=cluster_checks(),
     output:
         **{
             name: report(

@@ -3,6 +3,7 @@ rule generate_synthetic:
     output:
         database=f"{RES}/synthetic-ptbxl/ptbxl_database.csv",
         annotations=f"{RES}/synthetic-ptbxl/annotations.csv",
+        truth=f"{RES}/synthetic-ptbxl/synthetic_truth.csv",
     log:
         logfile("generate_synthetic"),
     benchmark:
@@ -12,6 +13,6 @@ rule generate_synthetic:
     params:
         cfg=config["synthetic"],
         seed=SEED,
-        code=code("cinexai.data.synthetic"),
+        code=code("cinexai.data.synthetic", "cinexai.data.dipole"),
     script:
         "../scripts/generate_synthetic.py"

@@ -10,4 +10,5 @@ with logged(snakemake):
         out_dir=Path(snakemake.output.indices).parent,
         cfg=snakemake.params.cfg,
         seed=snakemake.params.seed,
+        extra_checks=list(snakemake.input.clusters),
     )

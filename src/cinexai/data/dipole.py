@@ -149,6 +149,32 @@ def normal_beat(patient: Patient, rr_ms: float, jitter: np.ndarray | None = None
 
 
 # ----------------------------------------------------------------------------------------------
+# Wave boundaries (landmark truth for the latent-cluster explanations)
+
+#: Share of its rise at which the T wave starts (the T lobe rises slowly from QRS end + 15 ms).
+T_ONSET_FRACTION = 0.1
+#: Lobes of ventricular depolarisation (the QRS complex).
+QRS_LOBES = ("Q", "A", "R", "S", "RV", "Q_MI")
+
+
+def wave_boundaries(beat: Beat) -> dict[str, float]:
+    """Wave boundaries of a beat in ms from its QRS onset: P from the first P lobe's start to the
+    second's end; QRS from 0 to the last end of a non-zero depolarisation lobe; T from where the
+    T lobe reaches :data:`T_ONSET_FRACTION` of its rise to its end."""
+    qrs = [beat[n] for n in QRS_LOBES if np.any(beat[n].vec != 0)]
+    t = beat["T"]
+    rise = np.arccos(1 - 2 * T_ONSET_FRACTION) / np.pi  # half-cosine rise reaches the fraction
+    return {
+        "p_on": float(beat["P1"].on),
+        "p_off": float(beat["P2"].off),
+        "qrs_on": 0.0,
+        "qrs_off": float(max(lobe.off for lobe in qrs)),
+        "t_on": float(t.on + rise * (t.p1 - t.on)),
+        "t_off": float(t.off),
+    }
+
+
+# ----------------------------------------------------------------------------------------------
 # Abnormal families: name -> lobe change at a severity.  Adding a family is one decorated function.
 
 #: ``modify(beat, severity, shown)``: ``shown`` names the family's optional signs this record has.

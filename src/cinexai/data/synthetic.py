@@ -48,7 +48,12 @@ Ground truth (``annotations.csv``, independent of any model)
     ``qrs_onset_ms`` is the true QRS onset of the first beat in ms from the record start
     (sample ``round(qrs_onset_ms / 2)`` at 500 Hz, ``/ 10`` at 100 Hz);
     ``qrs_onsets_ms`` lists every beat's onset separated by ``;``.  Both are empty for a record
-    without beats.
+    without beats.  Wave boundaries of the first beat (landmark truth for the latent-cluster
+    check), in ms from the record start: ``p_on_ms, p_off_ms`` (P wave: first P lobe's start to
+    second P lobe's end), ``qrs_on_ms`` (= ``qrs_onset_ms``), ``qrs_off_ms`` (last end of a
+    non-zero depolarisation lobe, so RBBB and LVH widen it), ``t_on_ms`` (where the T lobe has
+    risen by 10 %), ``t_off_ms`` (end of the T lobe), and ``rr_ms`` (first RR interval);
+    see :func:`cinexai.data.dipole.wave_boundaries`.  Empty for a record without beats.
 
 WFDB records are written by :func:`write_wfdb`, a direct writer of the same bytes as
 ``wfdb.wrsamp(..., fmt='16', adc_gain=1000, baseline=0)`` (tested): ``wfdb.wrsamp`` spends
@@ -545,6 +550,24 @@ def _truth_row(spec: RecordSpec, patient: dipole.Patient, rec: RecordSignal) -> 
         "qt_ms": round(rec.qt_ms, 2),
         "qrs_onset_ms": round(float(rec.onsets_ms[0]), 3) if len(rec.onsets_ms) else np.nan,
         "qrs_onsets_ms": ";".join(f"{t:.3f}" for t in rec.onsets_ms),
+        **_wave_columns(rec),
+    }
+
+
+#: Wave-boundary columns of ``synthetic_truth.csv`` (first beat; ms from the record start).
+WAVE_COLUMNS = ("p_on_ms", "p_off_ms", "qrs_on_ms", "qrs_off_ms", "t_on_ms", "t_off_ms", "rr_ms")
+
+
+def _wave_columns(rec: RecordSignal) -> dict[str, float]:
+    """The first beat's wave boundaries (ms from the record start) and its RR interval."""
+    if rec.beat is None or not len(rec.onsets_ms):
+        return dict.fromkeys(WAVE_COLUMNS, np.nan)
+    onset = float(rec.onsets_ms[0])
+    bounds = dipole.wave_boundaries(rec.beat)
+    rr = np.diff(rec.onsets_ms[:2])
+    return {
+        **{f"{k}_ms": round(onset + v, 3) for k, v in bounds.items()},
+        "rr_ms": round(float(rr[0]) if len(rr) else 60000.0 / rec.heart_rate, 3),
     }
 
 

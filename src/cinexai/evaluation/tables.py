@@ -35,7 +35,14 @@ import pyarrow as pa
 
 from cinexai.evaluation.bootstrap import Interval, bca_mean, row_seed
 from cinexai.evaluation.controls import control_checks
-from cinexai.io import atomic_write, package_versions, read_table, write_json, write_table
+from cinexai.io import (
+    atomic_write,
+    package_versions,
+    read_json,
+    read_table,
+    write_json,
+    write_table,
+)
 
 log = logging.getLogger(__name__)
 
@@ -467,11 +474,13 @@ def make_tables(
     out_dir: str | os.PathLike[str],
     cfg: dict,
     seed: int,
+    extra_checks: Sequence[str | os.PathLike[str]] = (),
 ) -> None:
     """Stage entry: tables 1-5, controls, bootstrap indices, threshold curves and checks.json.
 
     ``cfg`` is ``config["evaluation"]`` (``controls``, ``bootstrap``, ``table4_method``,
-    ``oracle_min_dice``).
+    ``oracle_min_dice``).  Each of ``extra_checks`` (JSON written by another family's stage,
+    e.g. ``clusters_checks.json``) is merged into checks.json under its file stem.
     """
     out_dir = Path(out_dir)
     controls = list(cfg["controls"])
@@ -545,6 +554,7 @@ def make_tables(
             "seed": int(seed),
             "n_configurations": len(summary),
             "n_pool": int((~summary["control"]).sum()),
+            **{Path(p).stem: read_json(p) for p in extra_checks},
         },
         out_dir / "checks.json",
     )

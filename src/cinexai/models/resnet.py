@@ -133,6 +133,12 @@ class ResNet1d(nn.Module):
         """Constructor arguments (primitives only) that rebuild this architecture."""
         return dict(self._arch)
 
+    @property
+    def residual_blocks(self) -> list[nn.Module]:
+        """The residual blocks in order (what latent-cluster explanations read; a model
+        without residual blocks returns an empty list)."""
+        return list(self.blocks)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         z = (x - self.mean) / self.std
         z = self.blocks(self.stem(z))
