@@ -80,6 +80,7 @@ from tqdm import tqdm
 
 from cinexai.cineecg.constants import FORWARD_DOWER
 from cinexai.data import dipole
+from cinexai.evaluation.annotations import REQUIRED_COLUMNS as ANNOTATION_COLUMNS
 from cinexai.io import module_hash, package_versions, write_json
 from cinexai.leads import INDEPENDENT_LEADS, LEADS, twelve_from_eight
 
@@ -622,19 +623,9 @@ def generate(
         pd.DataFrame(db_rows).to_csv(tmp / "ptbxl_database.csv", index=False)
         scp_statements_table().to_csv(tmp / "scp_statements.csv")
         pd.DataFrame(truth_rows).to_csv(tmp / "synthetic_truth.csv", index=False)
-        pd.DataFrame(
-            ann_rows,
-            columns=[
-                "case_id",
-                "annotator",
-                "modality",
-                "lead",
-                "start_ms",
-                "end_ms",
-                "kind",
-                "diagnosis",
-            ],
-        ).to_csv(tmp / "annotations.csv", index=False)
+        pd.DataFrame(ann_rows, columns=list(ANNOTATION_COLUMNS)).to_csv(
+            tmp / "annotations.csv", index=False
+        )
         counts = pd.DataFrame(truth_rows).groupby(["cohort", "family"]).size()
         write_json(
             {
