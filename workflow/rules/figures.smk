@@ -1,13 +1,17 @@
 rule case_figures:
-    """Paper Fig. 3 (12-lead clinical grid) and Fig. 4 (3D CineECG in a heart) for one case."""
+    """Paper Fig. 3 (12-lead clinical grid) and Fig. 4 (3D CineECG in a heart) for one case: the
+    figure method's map beside the IMN's intrinsic map, from declared attribution/score inputs."""
     input:
-        windows=f"{RES}/data/windows.parquet",
-        cineecg=f"{RES}/data/cineecg.parquet",
+        windows=SIGNALS[grid.ECG12],
+        cineecg=SIGNALS[grid.CINEECG],
         masks=f"{RES}/data/masks.parquet",
-        predictions_ecg12=f"{RES}/models/ecg12/predictions.parquet",
-        predictions_cineecg=f"{RES}/models/cineecg/predictions.parquet",
-        attributions=figure_attributions,
-        scores=figure_scores,
+        predictions=expand(
+            f"{RES}/models/{{modality}}/{{arch}}/predictions.parquet",
+            modality=MODALITIES,
+            arch=sorted({arch for arch, _ in FIGURE_METHODS.values()}),
+        ),
+        **{f"attr_{k}": v for k, v in figure_inputs("attributions").items()},
+        **{f"score_{k}": v for k, v in figure_inputs("scores").items()},
     output:
         ecg12=report(
             f"{RES}/figures/cases/{{case}}/ecg12.png",
@@ -28,6 +32,12 @@ rule case_figures:
             subcategory="{case}",
             caption="../report/cineecg_html.rst",
         ),
+        compare=report(
+            f"{RES}/figures/cases/{{case}}/compare.png",
+            category="Cases",
+            subcategory="{case}",
+            caption="../report/compare.rst",
+        ),
     log:
         logfile("figures/{case}"),
     benchmark:
@@ -38,9 +48,14 @@ rule case_figures:
         "../../envs/figures.yaml"
     params:
         cfg=FIG,
-        attributions_root=f"{RES}/attributions",
-        scores_root=f"{RES}/scores",
-        code=code("cinexai.figures.case", "cinexai.figures.ecg12", "cinexai.figures.cineecg3d"),
+        roles=list(FIGURE_METHODS),
+        sources=SCORED_SOURCES,
+        code=code(
+            "cinexai.figures.case",
+            "cinexai.figures.ecg12",
+            "cinexai.figures.cineecg3d",
+            "cinexai.evaluation.postprocessing",
+        ),
     script:
         "../scripts/case_figures.py"
 
@@ -64,7 +79,7 @@ rule figure_index:
 
 
 rule summary_figures:
-    """Dice by method x post-processing x source with CI bars, and threshold curves."""
+    """Dice by method x post-processing x source x arch with CI bars, and threshold curves."""
     input:
         scores=score_files("part-0"),
         sweeps=score_files("sweep"),

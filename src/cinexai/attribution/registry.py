@@ -6,7 +6,8 @@ method is one module plus one ``methods:`` config entry.
 
 Config entries are *named instances*: ``config["methods"][instance]`` is a dict whose optional key
 ``method`` names the registered method (default: the instance name) and whose optional key
-``model`` (``trained`` | ``randomized``) picks the model to attribute; every other key is a method
+``model`` (``trained`` | ``randomized``) picks the model to attribute and whose optional key
+``architectures`` narrows the architectures it runs on (:mod:`cinexai.grid`); every other key is a method
 parameter, checked against the method's defaults so that a typo is an error, not a silent default,
 and against the value check the method declares for it (``register(..., params=...)``), so that a
 bad value fails when the DAG is built, naming its key, rather than deep inside a job.
@@ -21,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 #: Instance keys that are not method parameters.
-INSTANCE_KEYS = ("method", "model")
+INSTANCE_KEYS = ("method", "model", "architectures")
 #: Values of an instance's ``model`` key.
 MODEL_CHOICES = ("trained", "randomized")
 #: Modules of this package that define no method (not scanned for registrations).
@@ -98,7 +99,8 @@ class MethodSpec:
     """A registered method: its ``attribute`` function, parameter defaults and kind.
 
     ``model_free`` methods (the random control) produce Phi directly: Eq. 1 and the one-pass
-    choice do not apply to them.
+    choice do not apply to them.  ``intrinsic`` methods read the model's own explanation
+    (``ctx.model``) and return Phi of Eq. 1 themselves, on the logits, in one pass.
     """
 
     name: str
@@ -106,6 +108,7 @@ class MethodSpec:
     defaults: Mapping[str, Any] = field(default_factory=dict)
     model_free: bool = False
     params: Mapping[str, Check] = field(default_factory=dict)
+    intrinsic: bool = False
 
     @property
     def module(self) -> str:
@@ -117,6 +120,7 @@ def register(
     defaults: Mapping[str, Any] | None = None,
     model_free: bool = False,
     params: Mapping[str, Check] | None = None,
+    intrinsic: bool = False,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Decorator registering ``attribute(forward, x, ctx, target)`` under ``name``.
 
@@ -134,7 +138,9 @@ def register(
                 f"attribution method {name!r} registered twice "
                 f"({existing.module} and {fn.__module__})"
             )
-        _REGISTRY[name] = MethodSpec(name, fn, dict(defaults or {}), model_free, dict(params or {}))
+        _REGISTRY[name] = MethodSpec(
+            name, fn, dict(defaults or {}), model_free, dict(params or {}), intrinsic
+        )
         return fn
 
     return decorate

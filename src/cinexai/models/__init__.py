@@ -1,4 +1,4 @@
-"""Classifiers: the XAI-ready 1D-ResNet, safe checkpoints, Optuna tuning and final training.
+"""Classifiers: the XAI-ready 1D-ResNet and the ECG-IMN, safe checkpoints, Optuna tuning and final training.
 
 ``tuning`` and ``training`` are imported on demand (they pull in optuna and scikit-learn).
 """
@@ -9,6 +9,7 @@ from cinexai.models.checkpoint import (
     resolve_device,
     save_model,
 )
+from cinexai.models.imn import IMN
 from cinexai.models.resnet import ResNet1d
 
-__all__ = ["ResNet1d", "load_model", "randomized_copy", "resolve_device", "save_model"]
+__all__ = ["IMN", "ResNet1d", "load_model", "randomized_copy", "resolve_device", "save_model"]
