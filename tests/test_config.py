@@ -279,8 +279,10 @@ def test_unknown_architecture_and_incomplete_space_rejected_by_the_schema(defaul
             "only defined for architecture(s) ['resnet'], not 'imn'",
         ),
         (
-            lambda c: c["methods"].update(my_w={"method": "imn_weights"})
-            or c["models"]["architectures"].pop("imn"),
+            lambda c: (
+                c["methods"].update(my_w={"method": "imn_weights"})
+                or c["models"]["architectures"].pop("imn")
+            ),
             "config key 'methods.imn_weights': method 'imn_weights' is only defined for "
             "architecture(s) ['imn'], none of which is in models.architectures ['resnet']",
         ),

@@ -2,6 +2,8 @@ rule case_figures:
     """Paper Fig. 3 (12-lead clinical grid) and Fig. 4 (3D CineECG in a heart) for one case: the
     figure method's map beside the IMN's intrinsic map, from declared attribution/score inputs."""
     input:
+        **{f"attr_{k}": v for k, v in figure_inputs("attributions").items()},
+        **{f"score_{k}": v for k, v in figure_inputs("scores").items()},
         windows=SIGNALS[grid.ECG12],
         cineecg=SIGNALS[grid.CINEECG],
         masks=f"{RES}/data/masks.parquet",
@@ -10,8 +12,6 @@ rule case_figures:
             modality=MODALITIES,
             arch=sorted({arch for arch, _ in FIGURE_METHODS.values()}),
         ),
-        **{f"attr_{k}": v for k, v in figure_inputs("attributions").items()},
-        **{f"score_{k}": v for k, v in figure_inputs("scores").items()},
     output:
         ecg12=report(
             f"{RES}/figures/cases/{{case}}/ecg12.png",
