@@ -138,7 +138,10 @@ FIG = config["figures"]
 #: and the IMN's intrinsic map when figures.intrinsic_method is set.
 FIGURE_METHODS = {"method": (FIG["architecture"], FIG["method"])}
 if FIG["intrinsic_method"]:
-    FIGURE_METHODS["intrinsic"] = ("imn", FIG["intrinsic_method"])
+    FIGURE_METHODS["intrinsic"] = (
+        grid.method_architectures("imn_weights")[0],
+        FIG["intrinsic_method"],
+    )
 
 
 def case_figures(wildcards=None):
