@@ -111,7 +111,7 @@ def map_file(*, ecg12_attr: str | os.PathLike[str], out: str | os.PathLike[str])
     metadata = {
         **meta,
         "source": grid.MAPPED,
-        "mapped_from": "ecg12",
+        "mapped_from": grid.ECG12,
         "mapped_from_sha256": file_sha256(ecg12_attr),
         "mapping": NOTE,
         "mapping_zero_cases": zero_cases,

@@ -110,9 +110,9 @@ def _case_masks(
             out[str(channel)] = m
         return out
 
-    cine = by_channel("cineecg")
+    cine = by_channel(grid.CINEECG)
     cine_mask = np.any(np.stack(list(cine.values())), axis=0) if cine else None
-    return diagnosis, by_channel("ecg12"), cine_mask
+    return diagnosis, by_channel(grid.ECG12), cine_mask
 
 
 def render_case(
