@@ -58,6 +58,10 @@ METHOD_NAMES = {
     "lime": "LIME",
     "random": "Random",
     "oracle": "Oracle",
+    "segment_kernel_shap": "Kernel SHAP (segments)",
+    "segment_lime": "LIME (segments)",
+    "input_amplitude": "|x| (no model)",
+    "input_deviation": "x - normal mean (no model)",
 }
 STRATA = (
     ("diagnosis", "abnormal", "Abnormal"),
@@ -525,7 +529,7 @@ def make_tables(
             "controls",
             controls_table(tb, summary, chosen, controls),
             ["modality", "control", "selection"],
-            "Controls: random, oracle, model-randomised",
+            "Controls: random, oracle, model-randomised, input maps without a model",
         ),
     ]
     frames = {
