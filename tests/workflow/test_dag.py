@@ -30,8 +30,8 @@ def test_dry_run_plans_the_grid(project):
         "tables",
     } <= rules
     attribute = [wc for rule, wc in planned_jobs(proc.stdout + proc.stderr) if rule == "attribute"]
-    # 7 method instances x 2 directly attributed sources
-    assert len(attribute) == 14
+    # 11 method instances x 2 directly attributed sources
+    assert len(attribute) == 22
     assert {wc["source"] for wc in attribute} == {"ecg12", "cineecg"}
 
 
@@ -61,9 +61,9 @@ def test_config_of_two_keys_plans_the_full_default_grid(project):
     planned = _jobs(minimal.stdout + minimal.stderr)
     assert planned == _jobs(full.stdout + full.stderr)
     rules = [rule for rule, _, _ in planned]
-    # the whole grid: 7 attributed instances x 2 sources; (7 + 4 latent-cluster instances + the
+    # the whole grid: 12 attributed instances x 2 sources; (12 + 4 latent-cluster instances + the
     # oracle) x 3 sources x 3 post-processings scored
-    assert rules.count("attribute") == 14 and rules.count("score") == 108
+    assert rules.count("attribute") == 24 and rules.count("score") == 153
     assert rules.count("explain_clusters") == 8
     assert any("results/synthetic/tables/table1.md" in out for _, _, out in planned)
 
