@@ -224,5 +224,7 @@ def test_bad_variant_severity_names_the_key() -> None:
     bad = {**CFG["normal_variants"], "juvenile_t": {"rate": 0.1, "severity": [0.5, 1.5]}}
     with pytest.raises(ValueError, match="synthetic.normal_variants.juvenile_t.severity"):
         synthetic.resolve_config({**defaults()["synthetic"], "normal_variants": bad})
+    with pytest.raises(ValueError, match="synthetic.truth_normal_rule"):
+        synthetic.resolve_config({**defaults()["synthetic"], "truth_normal_rule": "per_family"})
     gain = {**CFG["normal_variants"], "qrs_voltage": {"rate": 0.1, "severity": [0.8, 1.5]}}
     assert synthetic.resolve_config({**defaults()["synthetic"], "normal_variants": gain})

@@ -415,13 +415,14 @@ def juvenile_t(beat: Beat, s: float) -> Beat:
 @variant("incomplete_rbbb")
 def incomplete_rbbb(beat: Beat, s: float) -> Beat:
     """Incomplete right-bundle-branch pattern: rSr' in V1 from a small late right-anterior force,
-    QRS widened by at most 12 ms (stays < 120 ms).  Mimics a mild ``rbbb`` on purpose."""
+    QRS widened by at most 6 ms (stays < 120 ms: a patient's QRS is at most 112 ms).  Mimics a
+    mild ``rbbb`` on purpose."""
     rv = beat["RV"]
     u = direction(175, -50)
     return {
         **beat,
         "RV": Lobe(
-            rv.on, rv.p2 + 8.0 * s, rv.p2 + 8.0 * s, rv.off + 12.0 * s, rv.vec + u * 0.45 * s
+            rv.on, rv.p2 + 4.0 * s, rv.p2 + 4.0 * s, rv.off + 6.0 * s, rv.vec + u * 0.45 * s
         ),
     }
 

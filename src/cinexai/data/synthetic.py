@@ -189,6 +189,11 @@ def resolve_config(cfg: dict[str, Any]) -> dict[str, Any]:
                 f"synthetic.normal_variants.{name}.severity must satisfy 0 < lo <= hi"
                 f"{' <= 1' if top == 1.0 else ''}, got {[v_lo, v_hi]}"
             )
+    if out["truth_normal_rule"] not in NORMAL_RULES:
+        raise ValueError(
+            f"synthetic.truth_normal_rule must be one of {list(NORMAL_RULES)}, "
+            f"got {out['truth_normal_rule']!r}"
+        )
     if out["evaluation_severity"] is None:
         out["evaluation_severity"] = [(s_lo + s_hi) / 2, s_hi]
     return out
