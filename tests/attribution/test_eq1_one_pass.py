@@ -23,6 +23,14 @@ CASES = {
         "nt_samples": 4,
     },
     "lime_all": {"method": "lime", "num_samples": 120, "num_features": "all"},
+    "segment_kernel_shap_zero": {"method": "segment_kernel_shap", "baseline": "zero"},
+    "segment_lime_narrow": {
+        "method": "segment_lime",
+        "n_samples": 120,
+        "kernel_width": 1.5,
+        "alpha": 0.1,
+        "segment_ms": 10,
+    },
 }
 
 

@@ -32,14 +32,17 @@ def test_dry_run_plans_the_grid(project):
     } <= rules
     jobs = planned_jobs(proc.stdout + proc.stderr)
     attribute = [wc for rule, wc in jobs if rule == "attribute"]
-    # x 2 directly attributed sources: 7 instances on the ResNet; on the IMN 5 post-hoc ones
-    # (KernelSHAP and LIME narrowed to the ResNet) + 3 imn_weights instances
-    assert len(attribute) == 2 * 7 + 2 * 8
+    # x 2 directly attributed sources: on the ResNet 11 instances (3 IG, GradientSHAP, KernelSHAP,
+    # LIME, the 2 segment methods, random, the 2 input maps); on the IMN the 7 not narrowed to the
+    # ResNet (3 IG, GradientSHAP, random, the 2 input maps) + 3 imn_weights instances
+    assert len(attribute) == 2 * 11 + 2 * 10
     assert {wc["source"] for wc in attribute} == {"ecg12", "cineecg"}
     by_arch = {a: {wc["method"] for wc in attribute if wc["arch"] == a} for a in ("resnet", "imn")}
     assert {"imn_weights", "imn_weights_raw", "imn_weights_model_randomized"} <= by_arch["imn"]
     assert not {m for m in by_arch["resnet"] if m.startswith("imn_weights")}
-    assert not {"kernel_shap", "lime"} & by_arch["imn"]
+    assert not {"kernel_shap", "lime", "segment_kernel_shap", "segment_lime"} & by_arch["imn"]
+    # model-free controls: once per architecture, like random
+    assert {"random", "input_amplitude", "input_deviation"} <= by_arch["resnet"] & by_arch["imn"]
     assert {(wc["modality"], wc["arch"]) for r, wc in jobs if r == "train"} == {
         (m, a) for m in ("ecg12", "cineecg") for a in ("resnet", "imn")
     }
@@ -75,10 +78,11 @@ def test_config_of_two_keys_plans_the_full_default_grid(project):
     planned = _jobs(minimal.stdout + minimal.stderr)
     assert planned == _jobs(full.stdout + full.stderr)
     rules = [rule for rule, _, _ in planned]
-    # the whole grid, x 2 sources: 7 attributed instances on the ResNet, 7 + 3 imn_weights on the
-    # IMN; scored x 3 sources x 3 post-processings: ResNet 7 + 4 latent-cluster instances + the
-    # oracle, IMN 10 + the oracle
-    assert rules.count("attribute") == 2 * (7 + 10) and rules.count("score") == (12 + 11) * 9
+    # the whole grid, x 2 sources: 12 attributed instances on the ResNet (3 IG, GradientSHAP,
+    # KernelSHAP, LIME, 3 segment instances, random, 2 input maps), the same 12 + 3 imn_weights on
+    # the IMN; scored x 3 sources x 3 post-processings: ResNet 12 + 4 latent-cluster instances +
+    # the oracle, IMN 15 + the oracle
+    assert rules.count("attribute") == 2 * (12 + 15) and rules.count("score") == (17 + 16) * 9
     assert rules.count("explain_clusters") == 8 and rules.count("train") == 4
     assert any("results/synthetic/tables/table1.md" in out for _, _, out in planned)
 

@@ -6,14 +6,12 @@ One module-scoped run (a few minutes on 2 cores) feeds every test here.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from workflow_helpers import REPO, copy_project, planned_jobs, snakemake
+from workflow_helpers import copy_project, planned_jobs, snakemake
 
 from cinexai import grid, io
 from cinexai.config import validate_schema
@@ -222,26 +220,25 @@ def test_snakemake_report_collects_tables_and_figures(project):
     assert (project / "report.zip").stat().st_size > 10_000
 
 
-def test_input_maps_diagnostic_scores_model_free_maps(project):
-    """diagnostics/input_maps.py scores |x| and x - mean normal like any attribution."""
-    proc = subprocess.run(
-        [
-            sys.executable,
-            str(REPO / "diagnostics" / "input_maps.py"),
-            str(project / RES),
-            "--config",
-            str(project / ".test/config.yaml"),
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    rows = [line.split() for line in proc.stdout.splitlines()[1:]]
-    assert [(r[0], r[1]) for r in rows] == [
-        ("amplitude", "ecg12"),
-        ("amplitude", "mapped"),
-        ("deviation", "ecg12"),
-        ("deviation", "mapped"),
-    ]
-    for _, _, dice, floor, threshold in rows:
-        assert float(floor) - 1e-9 <= float(dice) <= 1.0 and 0.0 <= float(threshold) <= 1.0
+def test_input_maps_and_segment_methods_run_in_the_grid(project):
+    """|x| and the deviation map are controls like random; the segment methods are scored."""
+    tables = project / RES / "tables"
+    controls = pd.read_csv(tables / "controls.csv")
+    targets = set(controls.loc[controls.control == "random", "modality"])
+    assert len(targets) == 2
+    for name in ("input_amplitude", "input_deviation"):
+        assert set(controls.loc[controls.control == name, "modality"]) == targets, name
+    checks = json.loads((tables / "checks.json").read_text())
+    assert checks["best_beats_input_maps"] in (True, False)
+    for target in checks["per_target"].values():
+        assert set(target["input_map_dice_high"]) == {"input_amplitude", "input_deviation"}
+        assert not {"input_amplitude", "input_deviation"} & set(target["randomized_gap"])
+    for source in ("ecg12", "cineecg", "mapped"):
+        for method in ("segment_kernel_shap", "segment_lime"):  # narrowed to the ResNet in .test
+            part = project / RES / f"scores/source={source}/arch=resnet/method={method}"
+            assert (part / "postprocessing=absolute/part-0.parquet").exists(), (source, method)
+        for arch in ("resnet", "imn"):  # model-free controls: once per architecture
+            part = project / RES / f"scores/source={source}/arch={arch}/method=input_deviation"
+            assert (part / "postprocessing=absolute/part-0.parquet").exists(), (source, arch)
+    truth = pd.read_csv(project / RES / "synthetic-ptbxl/synthetic_truth.csv")
+    assert "variants" in truth.columns

@@ -37,7 +37,8 @@ class AttributionContext:
     ``reference``: the normal reference pool ``(R, C, T)`` (SHAP/LIME baselines); ``case_ids``:
     ids of the rows of ``x`` (per-case seeds, so per-case methods do not depend on batching);
     ``cache``: per-run state a method may reuse across batches and passes (fitted explainers);
-    ``model``: the network explained for the current batch (what intrinsic methods read).
+    ``model``: the network explained for the current batch (what intrinsic methods read);
+    ``fs``: sampling rate of the windows (Hz), for methods whose features span milliseconds.
     """
 
     reference: np.ndarray
@@ -48,6 +49,7 @@ class AttributionContext:
     case_ids: np.ndarray | None = None
     cache: dict[str, Any] = field(default_factory=dict)
     model: torch.nn.Module | None = None
+    fs: float = 500.0
 
     def cached(self, key: str, build: Callable[[], Any]) -> Any:
         """``cache[key]``, built by ``build()`` on first use."""
@@ -173,3 +175,16 @@ def numpy_output(
         return out
 
     return predict
+
+
+def segment_mask(shape: tuple[int, int], fs: float, segment_ms: float) -> torch.Tensor:
+    """Feature groups ``(1, C, T)`` int64: one id per (channel, ``segment_ms`` segment).
+
+    Feature ``c * S + k`` holds samples ``[k * L, (k + 1) * L)`` of channel ``c``, with
+    ``L = round(segment_ms * fs / 1000)`` samples (at least 1) and ``S = ceil(T / L)``.
+    """
+    c, t = shape
+    length = max(1, int(round(segment_ms * fs / 1000.0)))
+    n_segments = -(-t // length)
+    ids = torch.arange(c)[:, None] * n_segments + torch.arange(t)[None, :] // length
+    return ids.unsqueeze(0).long()

@@ -223,6 +223,7 @@ def attribute(
         seed=int(seed),
         batch_size=int(settings["batch_size"]),
         device=device,
+        fs=float(sig.fs),
     )
     log.info(
         "%s/%s/%s (%s): %d cases, %d reference windows, output=%s, one_pass=%s",

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 
@@ -361,6 +362,106 @@ def apply_family(
             f"its optional signs: {list(spec.signs)}"
         )
     return spec.modify(beat, float(severity), shown)
+
+
+# ----------------------------------------------------------------------------------------------
+# Normal variants: label-independent changes that healthy and sick people show alike.  A variant
+# is drawn per patient (the cohort's ``normal_variants`` rates, the same in both classes) and
+# applied to the patient's normal beat *before* any family, so the noise-free twin carries it and
+# it cancels out of an abnormal case's truth.  Some mimic a family on purpose.
+
+#: ``modify(beat, severity)``: the variant's change of the lobes.
+Variant = Callable[[Beat, float], Beat]
+#: Registered variants, in the order they are drawn and applied.
+VARIANTS: dict[str, Variant] = {}
+#: Variants whose severity is an amplitude factor (any positive range) rather than in (0, 1].
+GAIN_VARIANTS = ("t_amplitude", "qrs_voltage")
+
+
+def variant(name: str) -> Callable[[Variant], Variant]:
+    """Decorator adding a normal variant to :data:`VARIANTS`."""
+
+    def wrap(fn: Variant) -> Variant:
+        VARIANTS[name] = fn
+        return fn
+
+    return wrap
+
+
+@variant("early_repolarisation")
+def early_repolarisation(beat: Beat, s: float) -> Beat:
+    """J-point elevation with a slur at the end of the QRS and a concave ST in inferior and
+    lateral leads: a plateau force toward inferior-left that rises before the QRS ends.  Mimics
+    ``st_elevation`` (an anterior plateau force) on purpose."""
+    out = dict(beat)
+    st, qrs_end = beat["ST"], beat["S"].off
+    out["ST"] = Lobe(
+        qrs_end - 12.0,
+        qrs_end + 6.0,
+        max(st.p2, qrs_end + 6.0),
+        st.off,
+        st.vec + direction(50, -15) * 0.25 * s,
+    )
+    return out
+
+
+@variant("juvenile_t")
+def juvenile_t(beat: Beat, s: float) -> Beat:
+    """Persistent juvenile T-wave pattern: T inversion in V1-V3 (T vector turned posterior).
+    Mimics the T inversion of ``anterior_mi`` on purpose."""
+    return {**beat, "T": beat["T"].plus(direction(-5, 85) * 0.4 * s)}
+
+
+@variant("incomplete_rbbb")
+def incomplete_rbbb(beat: Beat, s: float) -> Beat:
+    """Incomplete right-bundle-branch pattern: rSr' in V1 from a small late right-anterior force,
+    QRS widened by at most 6 ms (stays < 120 ms: a patient's QRS is at most 112 ms).  Mimics a
+    mild ``rbbb`` on purpose."""
+    rv = beat["RV"]
+    u = direction(175, -50)
+    return {
+        **beat,
+        "RV": Lobe(
+            rv.on, rv.p2 + 4.0 * s, rv.p2 + 4.0 * s, rv.off + 6.0 * s, rv.vec + u * 0.45 * s
+        ),
+    }
+
+
+@variant("t_amplitude")
+def t_amplitude(beat: Beat, s: float) -> Beat:
+    """Benign T-wave amplitude variation: the T lobe scaled by the factor ``s``."""
+    return {**beat, "T": beat["T"].scaled(s)}
+
+
+@variant("qrs_voltage")
+def qrs_voltage(beat: Beat, s: float) -> Beat:
+    """QRS voltage from body habitus (low in the obese, high in the slim and athletes): the
+    ventricular depolarisation lobes scaled by the factor ``s``.  High voltage mimics ``lvh``."""
+    return {**beat, **{n: beat[n].scaled(s) for n in ("Q", "A", "R", "S")}}
+
+
+def draw_variants(
+    rng: np.random.Generator, settings: dict[str, dict[str, Any]]
+) -> tuple[tuple[str, float], ...]:
+    """One patient's variants: each of :data:`VARIANTS` with its ``rate``, severity uniform in its
+    ``severity`` range.  Both draws are made for every variant, so the draws of one variant do
+    not depend on the others' rates."""
+    out = []
+    for name in VARIANTS:
+        cfg = settings.get(name, {"rate": 0.0, "severity": [1.0, 1.0]})
+        shown, severity = rng.random() < cfg["rate"], rng.uniform(*cfg["severity"])
+        if shown:
+            out.append((name, round(float(severity), 4)))
+    return tuple(out)
+
+
+def apply_variants(beat: Beat, variants: Iterable[tuple[str, float]]) -> Beat:
+    """Apply normal variants ``(name, severity)`` in order; unknown names raise KeyError."""
+    for name, severity in variants:
+        if name not in VARIANTS:
+            raise KeyError(f"unknown normal variant {name!r}; registered: {list(VARIANTS)}")
+        beat = VARIANTS[name](beat, float(severity))
+    return beat
 
 
 # ----------------------------------------------------------------------------------------------

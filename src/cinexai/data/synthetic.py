@@ -16,6 +16,12 @@ Cohorts
     :class:`cinexai.data.dipole.FamilySpec`); the truth follows the signs the record shows.
     ``n_defective`` extra single-record patients carry a flat lead, a NaN stretch, or no beats
     (labelled NORM, to be excluded).
+    *normal variants* (``normal_variants``, :data:`cinexai.data.dipole.VARIANTS`): every patient,
+    normal or abnormal alike, shows each variant with its ``rate`` (own random stream, so the
+    draws are independent of the label and leave every other draw unchanged), at a severity drawn
+    uniformly from its ``severity`` range.  The variant changes the patient's normal beat before
+    the family does, so the noise-free twin carries it too: it never enters an abnormal case's
+    truth.
     *evaluation*: ``n_evaluation`` single-record patients, half normal, half abnormal with the
     families in turn; abnormal severities are drawn from the upper half of ``severity`` (clear
     cases, as annotated cases are) and records carry no artefact burst.
@@ -23,28 +29,36 @@ Cohorts
 Ground truth (``annotations.csv``, independent of any model)
     Time is measured from the TRUE QRS onset (onset of the dipole's first ventricular lobe),
     window 0-400 ms on the 500 Hz grid (cell k covers [2k, 2k+2) ms).  The case's noise-free
-    beat and its noise-free normal twin (same patient and record parameters, no family change)
-    are rendered in the 12 leads.
+    beat and its noise-free normal twin (same patient, record parameters and normal variants, no
+    family change) are rendered in the 12 leads.
     * abnormal case: cells where |beat - twin| > ``truth_threshold`` x max |beat| (over leads and
       window);
-    * normal case (evidence of normality): every cohort family is applied to the case's own
-      beat at ``truth_reference_severity``; cells where max over families of
-      |family beat - beat| / max |family beat| > ``truth_threshold``.  If that covers more than
-      ``truth_normal_max_coverage`` of the 12 x 200 cells, the threshold is raised to the
-      score quantile that leaves exactly that share (the strongest evidence is kept).
+    * normal case (evidence of normality: where the cohort's families would show): every
+      cohort family is applied to the case's own beat at ``truth_reference_severity``.  A cell
+      is a candidate where some family changes it by more than ``truth_threshold`` x max
+      |family beat| (visible).  ``truth_normal_rule: normal_spread`` (default) ranks the
+      candidates by max over families of |family beat - beat| / (s + 0.02 mV), with s the
+      standard deviation of the noise-free normal beat at that cell across 200 patients of the
+      normal population with their variants (:func:`population_spread`, own random streams):
+      evidence is where a family would stand out from normal variation.  ``beat_peak`` (the
+      earlier rule) ranks them by the visibility score itself, which follows the beat's largest
+      lobes and so rewards a map of |x| (measured in docs/truth.md).  At most
+      ``truth_normal_max_coverage`` of the 12 x 200 cells are kept, the highest ranked.
     Per lead, runs of cells become segments [start, end] ms; segments closer than
     ``truth_merge_gap_ms`` are merged; a segment shorter than the protocol minimum (25 ms if its
     midpoint is in 0-150 ms, else 50 ms) is widened symmetrically to it, kept inside 0-400 ms,
     and overlaps are merged again.  These are the ``ecg12`` rows.  The ``cineecg`` rows (lead
     ``*``, the whole trajectory) apply the same rule to the 3D heart dipole that the trajectory
     is built from: times where the norm of the dipole change exceeds ``truth_threshold`` x the
-    beat's peak dipole norm (for normal cases, the family score of the dipole, capped at
+    beat's peak dipole norm (for normal cases, the same rule on the dipole: the norm of the
+    change over the root summed variance of the population's dipole, capped at
     ``truth_normal_max_coverage`` of the 200 samples).  Leads without a segment are not
     annotated.
 
 ``synthetic_truth.csv``
-    ``ecg_id, patient_id, family, signs, severity, cohort, label, defect, heart_rate, qrs_ms,
-    qt_ms, qrs_onset_ms, qrs_onsets_ms`` (``signs``: the optional signs shown, ``;``-separated).
+    ``ecg_id, patient_id, family, signs, variants, severity, cohort, label, defect, heart_rate,
+    qrs_ms, qt_ms, qrs_onset_ms, qrs_onsets_ms`` (``signs``: the optional signs shown,
+    ``;``-separated; ``variants``: the normal variants shown, ``name:severity`` ``;``-separated).
     ``qrs_onset_ms`` is the true QRS onset of the first beat in ms from the record start
     (sample ``round(qrs_onset_ms / 2)`` at 500 Hz, ``/ 10`` at 100 Hz);
     ``qrs_onsets_ms`` lists every beat's onset separated by ``;``.  Both are empty for a record
@@ -116,6 +130,8 @@ SCP_STATEMENTS: dict[str, tuple[str, str, str | None, str | None]] = {
 DEFECTS = ("flat", "nan", "no_beats")
 _STREAM_PLAN, _STREAM_PATIENT, _STREAM_RECORD, _STREAM_SIGNS = 1, 2, 3, 4
 _STREAM_RATER2 = 5
+_STREAM_VARIANTS = 6
+_STREAM_SPREAD, _STREAM_SPREAD_VARIANTS = 7, 8
 
 
 @dataclass
@@ -132,6 +148,7 @@ class RecordSpec:
     defect: str = ""  # "" | "flat" | "nan" | "no_beats"
     defect_lead: int = 0  # lead index for "flat" and "nan"
     signs: tuple[str, ...] = ()  # the family's optional signs this patient shows
+    variants: tuple[tuple[str, float], ...] = ()  # the patient's normal variants (name, severity)
 
     @property
     def defect_reason(self) -> str:
@@ -164,6 +181,19 @@ def resolve_config(cfg: dict[str, Any]) -> dict[str, Any]:
         raise ValueError(f"synthetic.severity must satisfy 0 < lo <= hi <= 1, got {[s_lo, s_hi]}")
     if out["duration_s"] * 1000 < 1500:
         raise ValueError(f"synthetic.duration_s must be >= 1.5 s, got {out['duration_s']}")
+    for name, variant in out["normal_variants"].items():
+        v_lo, v_hi = variant["severity"]
+        top = np.inf if name in dipole.GAIN_VARIANTS else 1.0
+        if not 0 < v_lo <= v_hi <= top:
+            raise ValueError(
+                f"synthetic.normal_variants.{name}.severity must satisfy 0 < lo <= hi"
+                f"{' <= 1' if top == 1.0 else ''}, got {[v_lo, v_hi]}"
+            )
+    if out["truth_normal_rule"] not in NORMAL_RULES:
+        raise ValueError(
+            f"synthetic.truth_normal_rule must be one of {list(NORMAL_RULES)}, "
+            f"got {out['truth_normal_rule']!r}"
+        )
     if out["evaluation_severity"] is None:
         out["evaluation_severity"] = [(s_lo + s_hi) / 2, s_hi]
     return out
@@ -189,6 +219,7 @@ def plan_cohort(
         p = len(patients)
         patients.append(dipole.draw_patient(_rng(seed, _STREAM_PATIENT, p)))
         signs = dipole.draw_signs(family, _rng(seed, _STREAM_SIGNS, p), cfg["sign_probability"])
+        variants = dipole.draw_variants(_rng(seed, _STREAM_VARIANTS, p), cfg["normal_variants"])
         fold, validated = int(rng.integers(1, 11)), bool(rng.random() < 0.75)
         for _ in range(n_rec):
             sev = (
@@ -208,6 +239,7 @@ def plan_cohort(
                     defect,
                     int(rng.integers(0, 12)),
                     signs,
+                    variants,
                 )
             )
 
@@ -316,7 +348,7 @@ def synthesize(
     noise, quality = _noise_e8(rng, cfg["noise"], n, burst)
     quality["electrodes_problems"] = np.nan
     jitter = rng.lognormal(0, 0.05) * dipole.rotation(*rng.normal(0, [3.0, 3.0, 2.0]))
-    twin = dipole.normal_beat(patient, rr, jitter)
+    twin = dipole.apply_variants(dipole.normal_beat(patient, rr, jitter), spec.variants)
     beat = dipole.apply_family(twin, spec.family, spec.severity, spec.signs)
     if spec.defect == "no_beats":
         x = twelve_from_eight(noise * 3.0)
@@ -396,11 +428,16 @@ def _view(beat: dipole.Beat, modality: str) -> np.ndarray:
     return dipole.beat_leads(beat, t) if modality == "ecg12" else dipole.beat_dipole(beat, t)
 
 
+def _peak(x: np.ndarray, modality: str) -> float:
+    """Peak amplitude of a view: max |lead| for ecg12, max dipole norm for cineecg."""
+    return float(np.abs(x).max() if modality == "ecg12" else np.linalg.norm(x, axis=0).max())
+
+
 def _change(x: np.ndarray, x0: np.ndarray, modality: str) -> np.ndarray:
     """Change relative to x's peak: per cell (12, T) for ecg12, of the vector (1, T) for cineecg."""
     if modality == "ecg12":
-        return np.abs(x - x0) / np.abs(x).max()
-    return np.linalg.norm(x - x0, axis=0, keepdims=True) / np.linalg.norm(x, axis=0).max()
+        return np.abs(x - x0) / _peak(x, modality)
+    return np.linalg.norm(x - x0, axis=0, keepdims=True) / _peak(x, modality)
 
 
 def abnormal_truth(
@@ -411,6 +448,31 @@ def abnormal_truth(
     return _change(_view(beat, modality), _view(twin, modality), modality) > threshold
 
 
+#: Values of ``truth_normal_rule`` (see the module docstring and docs/truth.md).
+NORMAL_RULES = ("normal_spread", "beat_peak")
+#: Patients of the normal population whose spread scales a normal case's evidence.
+SPREAD_PATIENTS = 200
+#: Added to the spread (mV): a change below the recording noise is no evidence anywhere.
+SPREAD_FLOOR_MV = 0.02
+
+
+def population_spread(cfg: dict[str, Any], seed: int, modality: str) -> np.ndarray:
+    """Standard deviation of the noise-free normal beat across :data:`SPREAD_PATIENTS` patients
+    with their normal variants (own random streams, no record of the cohort): ``(12, 200)``
+    per lead and time for ecg12, ``(1, 200)`` (root of the summed variances of the dipole
+    components) for cineecg."""
+    views = []
+    for p in range(SPREAD_PATIENTS):
+        patient = dipole.draw_patient(_rng(seed, _STREAM_SPREAD, p))
+        variants = dipole.draw_variants(
+            _rng(seed, _STREAM_SPREAD_VARIANTS, p), cfg["normal_variants"]
+        )
+        beat = dipole.normal_beat(patient, 60000.0 / patient.heart_rate)
+        views.append(_view(dipole.apply_variants(beat, variants), modality))
+    var = np.var(np.stack(views), axis=0)
+    return np.sqrt(var if modality == "ecg12" else var.sum(axis=0, keepdims=True))
+
+
 def normal_truth(
     beat: dipole.Beat,
     families: list[str],
@@ -418,15 +480,33 @@ def normal_truth(
     threshold: float,
     max_coverage: float,
     modality: str = "ecg12",
+    spread: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Evidence of normality: where the cohort's families would show (see module doc)."""
+    """Evidence of normality: where the cohort's families would show (see module doc).
+
+    Candidate cells: a family at ``reference_severity`` changes the beat there by more than
+    ``threshold`` x the changed beat's peak.  ``spread`` (the ``normal_spread`` rule): the cells
+    are ranked by the family change over the normal population's spread there
+    (:func:`population_spread` + :data:`SPREAD_FLOOR_MV`), so a change counts where it would
+    stand out from normal variation, not where the beat is large; ``None`` (``beat_peak``, the
+    earlier rule): ranked by the visibility score itself.  At most ``max_coverage`` of the cells
+    are kept (the highest ranked).
+    """
     x0 = _view(beat, modality)
-    score = np.zeros((12 if modality == "ecg12" else 1, x0.shape[-1]))
+    visible = np.zeros((12 if modality == "ecg12" else 1, x0.shape[-1]))
+    rank = np.zeros_like(visible)
     for family in families:
         x = _view(dipole.apply_family(beat, family, reference_severity), modality)
-        score = np.maximum(score, _change(x, x0, modality))
-    cut = max(threshold, float(np.quantile(score, 1.0 - max_coverage)))
-    return score > cut
+        visible = np.maximum(visible, _change(x, x0, modality))
+        if spread is not None:
+            change = _change(x, x0, modality) * _peak(x, modality)
+            rank = np.maximum(rank, change / (spread + SPREAD_FLOOR_MV))
+    if spread is None:
+        cut = max(threshold, float(np.quantile(visible, 1.0 - max_coverage)))
+        return visible > cut
+    candidate = visible > threshold
+    rank = np.where(candidate, rank, 0.0)
+    return candidate & (rank > float(np.quantile(rank, 1.0 - max_coverage)))
 
 
 def _min_length(start: float, end: float) -> float:
@@ -542,6 +622,7 @@ def _truth_row(spec: RecordSpec, patient: dipole.Patient, rec: RecordSignal) -> 
         "patient_id": spec.patient + 1,
         "family": spec.family,
         "signs": ";".join(spec.signs),
+        "variants": ";".join(f"{name}:{sev:g}" for name, sev in spec.variants),
         "severity": round(spec.severity, 4),
         "cohort": spec.cohort,
         "label": int(spec.family != "normal"),
@@ -608,6 +689,11 @@ def generate(
         "synthetic PTB-XL: %d records from %d patients (seed %d)", len(specs), len(patients), seed
     )
     db_rows, truth_rows, ann_rows = [], [], []
+    spreads = (
+        {m: population_spread(cfg, seed, m) for m in ("ecg12", "cineecg")}
+        if cfg["truth_normal_rule"] == "normal_spread"
+        else None
+    )
     with _atomic_dir(Path(out_dir)) as tmp:
         for spec in tqdm(specs, desc="synthetic records", unit="rec", mininterval=2.0):
             patient = patients[spec.patient]
@@ -618,7 +704,7 @@ def generate(
             db_rows.append(_database_row(spec, patient, rec))
             truth_rows.append(_truth_row(spec, patient, rec))
             if spec.cohort == "evaluation":
-                rows = _case_annotations(spec, rec, cfg)
+                rows = _case_annotations(spec, rec, cfg, spreads)
                 ann_rows += rows + second_rater_rows(rows, seed, spec.ecg_id)
         pd.DataFrame(db_rows).to_csv(tmp / "ptbxl_database.csv", index=False)
         scp_statements_table().to_csv(tmp / "scp_statements.csv")
@@ -677,9 +763,15 @@ def second_rater_rows(rows: list[dict[str, Any]], seed: int, case_id: int) -> li
 
 
 def _case_annotations(
-    spec: RecordSpec, rec: RecordSignal, cfg: dict[str, Any]
+    spec: RecordSpec,
+    rec: RecordSignal,
+    cfg: dict[str, Any],
+    spreads: dict[str, np.ndarray] | None = None,
 ) -> list[dict[str, Any]]:
-    """Annotation rows of one evaluation case; an empty truth is an error naming the case."""
+    """Annotation rows of one evaluation case; an empty truth is an error naming the case.
+
+    ``spreads``: the normal population's spread per modality (``normal_spread`` rule), or None.
+    """
     assert rec.beat is not None and rec.twin is not None
     if spec.family == "normal":
         masks = {
@@ -690,6 +782,7 @@ def _case_annotations(
                 cfg["truth_threshold"],
                 cfg["truth_normal_max_coverage"],
                 m,
+                spreads[m] if spreads else None,
             )
             for m in ("ecg12", "cineecg")
         }

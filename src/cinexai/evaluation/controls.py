@@ -5,8 +5,10 @@
   ``evaluation.annotators: each`` the expert mask is the union of the annotators' masks
   (:func:`cinexai.evaluation.annotations.pooled_masks`), so the oracle is scored against each
   annotator's own mask like any other method.
-* ``random`` and the model-randomised Integrated Gradients are attribution methods like any other
-  (produced by :mod:`cinexai.attribution`); here they are only selected and compared.
+* ``random``, the model-randomised Integrated Gradients and the model-free input maps
+  (:data:`INPUT_MAPS`: ``|x|`` and the deviation from the mean normal beat) are attribution methods
+  like any other (produced by :mod:`cinexai.attribution`); here they are only selected and
+  compared.
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ from cinexai.io import (
 log = logging.getLogger(__name__)
 
 ORACLE = "oracle"
+#: Model-free input-map controls: the best configuration must beat them like it beats random.
+INPUT_MAPS = ("input_amplitude", "input_deviation")
 
 
 def source_channels(source: str) -> tuple[str, ...]:
@@ -125,6 +129,8 @@ CHECK_DEFINITIONS = {
     "post-processing and source, has a smaller mean Dice minus mean "
     "floor than the best configuration",
     "oracle_near_one": "the oracle's mean Dice at its own best >= oracle_min_dice",
+    "best_beats_input_maps": "BCa lower bound of the best configuration's mean Dice > BCa upper "
+    "bound of each model-free input map (|x|, deviation from the mean normal beat) at its own best",
 }
 
 
@@ -153,7 +159,7 @@ def control_checks(
     the values and numbers behind them; ``definitions`` states each check.
     """
     min_oracle = float(cfg["oracle_min_dice"])
-    randomized = [c for c in names if c not in ("random", ORACLE)]
+    randomized = [c for c in names if c not in ("random", ORACLE, *INPUT_MAPS)]
     per_target: dict[str, dict[str, Any]] = {}
     for ref in table1[table1["n"] > 0].to_dict("records"):
         mod = ref["modality"]
@@ -168,6 +174,13 @@ def control_checks(
         if rnd is not None:
             res["random_dice_high"] = _bound(rnd, "high")
             res["best_beats_random"] = bool(_bound(pd.Series(ref), "low") > res["random_dice_high"])
+        maps = {m: _pick(controls, mod, m, "own best") for m in names if m in INPUT_MAPS}
+        maps_high = {m: _bound(row, "high") for m, row in maps.items() if row is not None}
+        if maps_high:
+            res["input_map_dice_high"] = maps_high
+            res["best_beats_input_maps"] = bool(
+                all(_bound(pd.Series(ref), "low") > high for high in maps_high.values())
+            )
         orc = _pick(controls, mod, ORACLE, "own best")
         if orc is not None:
             res["oracle_dice"] = float(orc["dice"])

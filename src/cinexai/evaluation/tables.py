@@ -66,6 +66,10 @@ METHOD_NAMES = {
     "random": "Random",
     "oracle": "Oracle",
     "imn_weights": "IMN weights",
+    "segment_kernel_shap": "Kernel SHAP (segments)",
+    "segment_lime": "LIME (segments)",
+    "input_amplitude": "|x| (no model)",
+    "input_deviation": "x - normal mean (no model)",
 }
 STRATA = (
     ("diagnosis", "abnormal", "Abnormal"),
@@ -596,7 +600,7 @@ def make_tables(
             "controls",
             controls_table(tb, summary, chosen, controls),
             ["modality", "control", "selection"],
-            "Controls: random, oracle, model-randomised",
+            "Controls: random, oracle, model-randomised, input maps without a model",
         ),
         (
             "families",
