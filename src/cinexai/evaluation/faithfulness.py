@@ -4,7 +4,7 @@ Per configuration (source, method instance, post-processing) and case: the map i
 (Phi' = -Phi for expert-normal cases, positive = evidence for the expert's class) and
 post-processed over *all* cells of the model input (every channel x sample; the model sees the
 unnamed leads too), then its cells are ranked, most relevant first, ties in a random order seeded
-by ``[seed, case_id]`` (:func:`cinexai.evaluation.localisation.tie_broken_ranks`; a constant map is
+by ``[seed, case_id]`` (:func:`cinexai.evaluation.metrics.tie_broken_ranks`; a constant map is
 thus ranked like the random control). At step k = 0..S (``evaluation.faithfulness.steps``) the
 first round(k / S * C * T) cells of the ranking are
 
@@ -35,7 +35,7 @@ import torch
 
 from cinexai.attribution.run import select_finite, split_ids
 from cinexai.evaluation import postprocessing as pp
-from cinexai.evaluation.localisation import tie_broken_ranks
+from cinexai.evaluation.metrics import tie_broken_ranks
 from cinexai.evaluation.score import attribution_identity, target_of
 from cinexai.io import file_sha256, package_versions, read_signals, read_table, write_table
 from cinexai.models.checkpoint import load_model, resolve_device

@@ -20,8 +20,8 @@ Ties: the rank metrics order cells with ``np.argsort(-a)``, whose order among eq
 unspecified (and SIMD-dispatched per CPU); post-processed maps tie often (``positive`` sets every
 negative cell to 0). Quantus therefore receives, for the rank metrics only, the map's cell
 ranking with ties broken by a random order seeded by ``[seed, case_id]``
-(:func:`tie_broken_ranks`, the same ranking the faithfulness curves use), so that the result is
-one well-defined draw, the same on every machine. Mass accuracy and AUC take the map itself (both
+(:func:`cinexai.evaluation.metrics.tie_broken_ranks`, the ranking the faithfulness curves use),
+so that the result is one well-defined draw, the same on every machine. Mass accuracy and AUC take the map itself (both
 are exact under ties). Quantus refuses a batch of constant maps (``AssertionError: The elements in
 the attribution vector are all equal to zero ...``, ``... all equal to one ...``, ``The
 attributions are uniformly distributed ...``): a case whose map is constant over its scored cells
@@ -38,27 +38,12 @@ from typing import Any
 import numpy as np
 import quantus
 
+from cinexai.evaluation.metrics import tie_broken_ranks
+
 log = logging.getLogger(__name__)
 
 #: Per-case columns this module adds to a score file, in order.
 COLUMNS = ("relevance_mass_accuracy", "relevance_rank_accuracy", "localisation_auc", "top_k")
-
-
-def tie_broken_ranks(
-    maps: np.ndarray, valid: np.ndarray, case_ids: np.ndarray, seed: int
-) -> np.ndarray:
-    """Rank score per cell: n_valid - position in the descending order (ties in seeded random order).
-
-    ``maps`` and ``valid`` are ``(n_cases, n_cells)``; padding cells get 0. The random order of a
-    case is drawn from ``default_rng([seed, case_id])``, so it is the same for every method.
-    """
-    ranks = np.zeros(maps.shape, dtype=np.float64)
-    for k, case in enumerate(case_ids):
-        cells = np.flatnonzero(valid[k])
-        jitter = np.random.default_rng([int(seed), int(case)]).permutation(len(cells))
-        order = np.lexsort((jitter, -maps[k, cells]))  # most relevant first
-        ranks[k, cells[order]] = np.arange(len(cells), 0, -1, dtype=np.float64)
-    return ranks
 
 
 def _quantus(metric: Any, maps: np.ndarray, masks: np.ndarray) -> np.ndarray:
