@@ -134,6 +134,7 @@ def score_configuration(tmp_path, attr, post, cfg=EVAL_CFG):
         out_sweep=base / "sweep.parquet",
         postprocessing=post,
         cfg=cfg,
+        seed=0,
     )
     return base / "part-0.parquet", base / "sweep.parquet"
 
