@@ -193,8 +193,8 @@ def test_stage_writes_auc_per_annotated_case(tmp_path):
     faithfulness(
         attributions=paths["attr"],
         masks=paths["masks"],
-        out=out,
-        postprocessing="absolute",
+        out=[tmp_path / "positive.parquet", out],
+        postprocessing=["positive", "absolute"],
         cfg=CFG,
         seed=0,
         signals=paths["signals"],
@@ -208,6 +208,10 @@ def test_stage_writes_auc_per_annotated_case(tmp_path):
     assert len(df["deletion_curve"].iloc[0]) == 11
     meta = read_metadata(out)
     assert meta["steps"] == 10 and set(meta["inputs_sha256"]) >= {"model", "signals", "records"}
+    assert meta["postprocessing"] == "absolute" and (df.postprocessing == "absolute").all()
+    positive = read_table(tmp_path / "positive.parquet")
+    assert (positive.postprocessing == "positive").all()
+    assert not np.allclose(positive.deletion_auc, df.deletion_auc)
 
 
 def test_mapped_source_is_reported_missing_with_its_reason(tmp_path, caplog):
@@ -216,8 +220,8 @@ def test_mapped_source_is_reported_missing_with_its_reason(tmp_path, caplog):
     faithfulness(
         attributions=paths["attr"],
         masks=paths["masks"],
-        out=out,
-        postprocessing="positive",
+        out=[out],
+        postprocessing=["positive"],
         cfg=CFG,
         seed=0,
     )
@@ -233,8 +237,8 @@ def test_stage_without_model_names_what_it_needs(tmp_path):
         faithfulness(
             attributions=paths["attr"],
             masks=paths["masks"],
-            out=tmp_path / "f.parquet",
-            postprocessing="positive",
+            out=[tmp_path / "f.parquet"],
+            postprocessing=["positive"],
             cfg=CFG,
             seed=0,
         )

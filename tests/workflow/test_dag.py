@@ -27,6 +27,7 @@ def test_dry_run_plans_the_grid(project):
         "masks",
         "oracle",
         "score",
+        "faithfulness",
         "tables",
     } <= rules
     attribute = [wc for rule, wc in planned_jobs(proc.stdout + proc.stderr) if rule == "attribute"]
@@ -64,6 +65,7 @@ def test_config_of_two_keys_plans_the_full_default_grid(project):
     # the whole grid: 7 attributed instances x 2 sources; (7 + 4 latent-cluster instances + the
     # oracle) x 3 sources x 3 post-processings scored
     assert rules.count("attribute") == 14 and rules.count("score") == 108
+    assert rules.count("faithfulness") == 36  # one job per (source, instance): every pp
     assert rules.count("explain_clusters") == 8
     assert any("results/synthetic/tables/table1.md" in out for _, _, out in planned)
 

@@ -79,6 +79,22 @@ def test_every_grid_cell_has_attributions_scores_and_provenance(project):
                 )
                 assert len(scores) == n_cases
                 assert scores["dice"].between(0, 1).all()
+                assert scores["localisation_auc"].between(0, 1).all()
+                faith = io.read_table(
+                    path.parents[2].parent
+                    / "scores"
+                    / f"source={source}"
+                    / f"method={method}"
+                    / f"postprocessing={pp}"
+                    / "faithfulness.parquet"
+                )
+                assert len(faith) == n_cases
+                if source == "mapped":  # not defined there: missing, with the reason
+                    assert faith["deletion_auc"].isna().all()
+                    assert faith["faithfulness_reason"].str.contains("mapped").all()
+                else:
+                    assert faith["deletion_auc"].between(0, 1).all()
+                    assert faith["insertion_auc"].between(0, 1).all()
 
 
 def test_tables_controls_and_figures_exist(project):
@@ -152,7 +168,7 @@ def test_nothing_to_do_after_a_complete_run(project):
 def _lime_only(jobs):
     assert jobs, "a change to LIME must rerun its jobs"
     for rule, wc in jobs:
-        if rule in ("attribute", "map_to_cineecg", "score"):
+        if rule in ("attribute", "map_to_cineecg", "score", "faithfulness"):
             assert wc["method"] == "lime", (rule, wc)
         else:
             assert rule in ("tables", "agreement", "summary_figures", "all"), rule

@@ -86,6 +86,23 @@ def predictions_for(wc):
     return f"{RES}/models/{modality}/predictions.parquet"
 
 
+def faithfulness_inputs(wc):
+    """Attributions and masks; for a directly attributed source also its signals, records, model.
+
+    Source mapped has no faithfulness (its maps live in CineECG space but explain the 12-lead
+    model): the stage writes the reason instead, so it needs no model.
+    """
+    files = {
+        "attributions": f"{RES}/attributions/source={wc.source}/method={wc.method}/part-0.parquet",
+        "masks": f"{RES}/data/masks.parquet",
+    }
+    if wc.source != "mapped":
+        files["signals"] = SIGNALS[wc.source]
+        files["records"] = f"{RES}/data/records.parquet"
+        files["model"] = f"{RES}/models/{wc.source}/model.pt"
+    return files
+
+
 def score_files(kind):
     """Every (source, method, post-processing) configuration's score or sweep file."""
     return expand(

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -169,28 +170,50 @@ def _phi_cube(attr: pd.DataFrame, cases: np.ndarray, channels: list[str], n_t: i
     return cube
 
 
+def _case_inputs(
+    signals: str | os.PathLike[str],
+    records: str | os.PathLike[str],
+    cases: np.ndarray,
+    label: str,
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Signals ``(N, C, T)`` of ``cases``, the reference mean beat ``(C, T)``, channel names."""
+    sig = read_signals(signals)
+    eval_ids, ref_ids = split_ids(read_table(records), records)
+    missing = sorted(set(cases.tolist()) - set(eval_ids.tolist()))
+    if missing:
+        raise ValueError(f"{label}: annotated case(s) {missing} are no evaluation records")
+    x = select_finite(sig, cases, "evaluation", signals).X
+    reference = select_finite(sig, ref_ids, "reference", signals).X
+    if len(reference) == 0:
+        raise ValueError(f"{label}: {records} has no included reference records")
+    return x, reference.mean(axis=0), list(sig.channels)
+
+
 def faithfulness(
     *,
     attributions: str | os.PathLike[str],
     masks: str | os.PathLike[str],
-    out: str | os.PathLike[str],
-    postprocessing: str,
+    out: Sequence[str | os.PathLike[str]],
+    postprocessing: Sequence[str],
     cfg: dict,
     seed: int,
     signals: str | os.PathLike[str] | None = None,
     records: str | os.PathLike[str] | None = None,
     model: str | os.PathLike[str] | None = None,
 ) -> None:
-    """Stage entry: deletion/insertion AUC per annotated case of one configuration.
+    """Stage entry: deletion/insertion AUC per annotated case, one file per post-processing.
 
-    ``cfg`` is ``config["evaluation"]`` (``faithfulness``: ``steps``, ``batch_size``, ``device``).
+    ``out[i]`` receives post-processing ``postprocessing[i]`` (one job loads model and signals
+    once for all of them). ``cfg`` holds ``faithfulness`` (``steps``, ``batch_size``, ``device``).
     ``signals``, ``records`` and ``model`` are the source's signal table, the records table
     (reference pool) and the trained model; source ``mapped`` needs none of them (not defined).
     """
+    if len(out) != len(postprocessing):
+        raise ValueError(f"{len(out)} output files for {len(postprocessing)} post-processings")
     meta = attribution_identity(attributions)
     source, method = meta["source"], meta["method"]
     target = target_of(source)
-    label = f"faithfulness[source={source}, method={method}, postprocessing={postprocessing}]"
+    label = f"faithfulness[source={source}, method={method}]"
     settings = cfg["faithfulness"]
     steps = int(settings["steps"])
     mask_df = read_table(
@@ -201,83 +224,78 @@ def faithfulness(
     diagnosis = mask_df.groupby("case_id")["diagnosis"].first().sort_index()
     cases = diagnosis.index.to_numpy(dtype=np.int64)
     abnormal = diagnosis.to_numpy() == "abnormal"
-    inputs: dict[str, Any] = {
-        "attributions": file_sha256(attributions),
-        "masks": file_sha256(masks),
-    }
-    nan = np.full((len(cases), steps + 1), np.nan)
-    if source == "mapped":
-        log.warning("%s: %s", label, MAPPED_REASON)
-        res = {"deletion_auc": nan[:, 0], "insertion_auc": nan[:, 0]}
-        res |= {"deletion_curve": nan, "insertion_curve": nan}
-        reason = MAPPED_REASON
+    inputs = {"attributions": file_sha256(attributions), "masks": file_sha256(masks)}
+    reason = MAPPED_REASON if source == "mapped" else ""
+    if reason:
+        log.warning("%s: %s", label, reason)
     else:
         if signals is None or records is None or model is None:
             raise ValueError(f"{label}: needs the source's signals, records and model")
-        sig = read_signals(signals)
-        eval_ids, ref_ids = split_ids(read_table(records), records)
-        missing = sorted(set(cases.tolist()) - set(eval_ids.tolist()))
-        if missing:
-            raise ValueError(f"{label}: annotated case(s) {missing} are no evaluation records")
-        x = select_finite(sig, cases, "evaluation", signals).X
-        reference = select_finite(sig, ref_ids, "reference", signals).X
-        if len(reference) == 0:
-            raise ValueError(f"{label}: {records} has no included reference records")
+        x, reference, channels = _case_inputs(signals, records, cases, label)
         device = resolve_device(str(settings["device"]))
-        net = load_model(model, expected_channels=len(sig.channels), device=str(device))
+        net = load_model(model, expected_channels=len(channels), device=str(device))
         attr = read_table(attributions, columns=["case_id", "channel", "t", "phi"])
-        phi = _phi_cube(attr[attr["case_id"].isin(cases)], cases, list(sig.channels), x.shape[2])
-        res = faithfulness_arrays(
-            net,
-            x,
-            phi,
-            abnormal,
-            cases,
-            reference.mean(axis=0),
-            postprocessing,
-            steps,
-            int(settings["batch_size"]),
-            int(seed),
-            device,
-        )
-        reason = ""
-        inputs |= {k: file_sha256(v) for k, v in (("signals", signals), ("model", model))}
-        inputs["records"] = file_sha256(records)
-    table = pd.DataFrame(
-        {
-            "case_id": cases,
-            "source": source,
-            "method": method,
-            "postprocessing": postprocessing,
-            "deletion_auc": res["deletion_auc"],
-            "insertion_auc": res["insertion_auc"],
-            "faithfulness_reason": reason,
-            "deletion_curve": list(res["deletion_curve"]),
-            "insertion_curve": list(res["insertion_curve"]),
+        phi = _phi_cube(attr[attr["case_id"].isin(cases)], cases, channels, x.shape[2])
+        inputs |= {
+            "signals": file_sha256(signals),
+            "records": file_sha256(records),
+            "model": file_sha256(model),
         }
-    )
-    log.info(
-        "%s: %d cases, mean deletion AUC %.3f, insertion AUC %.3f",
-        label,
-        len(cases),
-        np.nanmean(res["deletion_auc"]) if reason == "" else np.nan,
-        np.nanmean(res["insertion_auc"]) if reason == "" else np.nan,
-    )
-    write_table(
-        table,
-        out,
-        {
-            "source": source,
-            "method": method,
-            "postprocessing": postprocessing,
-            "steps": steps,
-            "fractions": fractions(steps).tolist(),
-            "tracked": "probability of the expert's class (abnormal: p1; normal: 1 - p1)",
-            "replacement": "mean beat of the normal reference pool",
-            "seed": int(seed),
-            "reason": reason,
-            "config": cfg["faithfulness"],
-            "inputs_sha256": inputs,
-            "versions": package_versions(),
-        },
-    )
+    for name, path in zip(postprocessing, out, strict=True):
+        if reason:
+            nan = np.full((len(cases), steps + 1), np.nan)
+            res = {"deletion_auc": nan[:, 0], "insertion_auc": nan[:, 0]}
+            res |= {"deletion_curve": nan, "insertion_curve": nan}
+        else:
+            res = faithfulness_arrays(
+                net,
+                x,
+                phi,
+                abnormal,
+                cases,
+                reference,
+                name,
+                steps,
+                int(settings["batch_size"]),
+                int(seed),
+                device,
+            )
+            log.info(
+                "%s/%s: %d cases, mean deletion AUC %.3f, insertion AUC %.3f",
+                label,
+                name,
+                len(cases),
+                res["deletion_auc"].mean(),
+                res["insertion_auc"].mean(),
+            )
+        table = pd.DataFrame(
+            {
+                "case_id": cases,
+                "source": source,
+                "method": method,
+                "postprocessing": name,
+                "deletion_auc": res["deletion_auc"],
+                "insertion_auc": res["insertion_auc"],
+                "faithfulness_reason": reason,
+                "deletion_curve": list(res["deletion_curve"]),
+                "insertion_curve": list(res["insertion_curve"]),
+            }
+        )
+        write_table(
+            table,
+            path,
+            {
+                "source": source,
+                "method": method,
+                "postprocessing": name,
+                "steps": steps,
+                "fractions": fractions(steps).tolist(),
+                "tracked": "probability of the expert's class (abnormal: p1; normal: 1 - p1)",
+                "replacement": "mean beat of the normal reference pool",
+                "seed": int(seed),
+                "reason": reason,
+                "config": settings,
+                "inputs_sha256": inputs,
+                "versions": package_versions(),
+            },
+        )
