@@ -34,7 +34,8 @@ def main() -> None:
     ap.add_argument("--config", type=Path, default=Path("config.yaml"))
     ap.add_argument("--postprocessing", default="absolute")
     args = ap.parse_args()
-    cfg = load_config(args.config)["evaluation"]
+    config = load_config(args.config)
+    cfg = config["evaluation"]
     res = args.results
     records = res / "data/records.parquet"
     sig = read_signals(res / "data/windows.parquet")
@@ -63,6 +64,7 @@ def main() -> None:
                     out_sweep=Path(tmp) / "sweep.parquet",
                     postprocessing=args.postprocessing,
                     cfg=cfg,
+                    seed=config["seed"],
                 )
                 s = read_table(out)
                 print(
