@@ -5,7 +5,7 @@ Per configuration (source, method instance, post-processing) and case: the map i
 post-processed over *all* cells of the model input (every channel x sample; the model sees the
 unnamed leads too), then its cells are ranked, most relevant first, ties in a random order seeded
 by ``[seed, case_id]`` (:func:`cinexai.evaluation.metrics.tie_broken_ranks`; a constant map is
-thus ranked like the random control). At step k = 0..S (``evaluation.faithfulness.steps``) the
+thus ranked in a random order). At step k = 0..S (``evaluation.faithfulness.steps``) the
 first round(k / S * C * T) cells of the ranking are
 
 * deletion: replaced by the mean beat of the normal reference pool (the same cells of it);
