@@ -86,6 +86,7 @@ rule faithfulness:
         benchfile("faithfulness/{source}/{method}")
     conda:
         "../../envs/evaluation.yaml"
+    threads: 1
     params:
         postprocessing=config["postprocessing"],
         cfg={"faithfulness": config["evaluation"]["faithfulness"]},

@@ -12,4 +12,5 @@ with logged(snakemake):
         signals=snakemake.input.get("signals"),
         records=snakemake.input.get("records"),
         model=snakemake.input.get("model"),
+        threads=snakemake.threads,
     )

@@ -200,6 +200,7 @@ def faithfulness(
     signals: str | os.PathLike[str] | None = None,
     records: str | os.PathLike[str] | None = None,
     model: str | os.PathLike[str] | None = None,
+    threads: int = 1,
 ) -> None:
     """Stage entry: deletion/insertion AUC per annotated case, one file per post-processing.
 
@@ -207,7 +208,9 @@ def faithfulness(
     once for all of them). ``cfg`` holds ``faithfulness`` (``steps``, ``batch_size``, ``device``).
     ``signals``, ``records`` and ``model`` are the source's signal table, the records table
     (reference pool) and the trained model; source ``mapped`` needs none of them (not defined).
+    ``threads`` caps torch's CPU threads (the rule's ``threads:``).
     """
+    torch.set_num_threads(max(1, int(threads)))
     if len(out) != len(postprocessing):
         raise ValueError(f"{len(out)} output files for {len(postprocessing)} post-processings")
     meta = attribution_identity(attributions)
