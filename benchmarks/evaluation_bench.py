@@ -6,7 +6,8 @@ machine.
 Default grid = 20 cases x 3 sources x 7 methods x 3 post-processings (63 score jobs, run
 sequentially in one process, as a single Snakemake core would) + tables with 2000 BCa resamples.
 Scaling: score() per configuration for growing case counts, and the in-memory metric core
-(post-processing + 101-threshold sweep + Spearman) alone.
+(post-processing + 101-threshold sweep + Spearman + Quantus localisation) alone. The faithfulness
+files the tables need are random stand-ins here (benchmarks/faithfulness_bench.py times them).
 
     python benchmarks/evaluation_bench.py [--cases 20] [--methods 7] [--scaling 10 20 40 80]
 """
@@ -121,6 +122,16 @@ def attribution(
     return path
 
 
+def stand_in_faithfulness(part: Path, rng: np.random.Generator) -> Path:
+    """Random deletion/insertion AUCs beside a score file (faithfulness is timed separately)."""
+    df = read_table(part, columns=["case_id", "source", "arch", "method", "postprocessing"])
+    df["deletion_auc"], df["insertion_auc"] = rng.random((2, len(df)))
+    df["faithfulness_reason"] = ""
+    path = part.parent / "faithfulness.parquet"
+    write_table(df, path)
+    return path
+
+
 def run_grid(root: Path, n_cases: int, n_methods: int, seed: int = 0) -> dict[str, float]:
     """Score every configuration, then build the tables; seconds per phase."""
     rng = np.random.default_rng(seed)
@@ -131,11 +142,12 @@ def run_grid(root: Path, n_cases: int, n_methods: int, seed: int = 0) -> dict[st
         for s in SOURCES
         for k, m in enumerate(methods)
     ]
-    scores, sweeps = [], []
+    scores, sweeps, faithfulness = [], [], []
     c0, t0 = time.process_time(), time.perf_counter()
     for a in attrs:
         for p in POSTPROCESSING:
-            base = root / "scores" / a.parent.parent.name / a.parent.name / f"postprocessing={p}"
+            cell = a.parent.relative_to(root / "attributions")  # source=S/arch=A/method=M
+            base = root / "scores" / cell / f"postprocessing={p}"
             score(
                 attributions=a,
                 masks=root / "masks.parquet",
@@ -144,11 +156,20 @@ def run_grid(root: Path, n_cases: int, n_methods: int, seed: int = 0) -> dict[st
                 out_sweep=base / "sweep.parquet",
                 postprocessing=p,
                 cfg=CFG,
+                seed=seed,
             )
             scores.append(base / "part-0.parquet")
             sweeps.append(base / "sweep.parquet")
+            faithfulness.append(stand_in_faithfulness(base / "part-0.parquet", rng))
     c1, t1 = time.process_time(), time.perf_counter()
-    make_tables(scores=scores, sweeps=sweeps, out_dir=root / "tables", cfg=CFG, seed=seed)
+    make_tables(
+        scores=scores,
+        sweeps=sweeps,
+        faithfulness=faithfulness,
+        out_dir=root / "tables",
+        cfg=CFG,
+        seed=seed,
+    )
     c2, t2 = time.process_time(), time.perf_counter()
     return {
         "cases": n_cases,
@@ -176,7 +197,7 @@ def core_timing(n_cases: int, rng: np.random.Generator, repeats: int = 3) -> flo
     best = np.inf
     for _ in range(repeats):
         t0 = time.process_time()
-        score_arrays(phi, mask, valid, normal, "absolute", grid, "per_configuration", cases)
+        score_arrays(phi, mask, valid, normal, "absolute", grid, "per_configuration", cases, 0.1, 0)
         best = min(best, time.process_time() - t0)
     return best
 

@@ -48,7 +48,16 @@ def test_checks_json(grid):
 def _control_frames(map_high: float) -> tuple[pd.DataFrame, pd.DataFrame]:
     """table1 and controls frames of one target: best Dice 0.6 (0.55-0.65), floor 0.4."""
     table1 = pd.DataFrame(
-        [{"modality": "12-Lead Signal", "n": 10, "dice": 0.6, "dice_low": 0.55, "floor_dice": 0.4}]
+        [
+            {
+                "modality": "12-Lead Signal",
+                "n": 10,
+                "dice": 0.6,
+                "dice_low": 0.55,
+                "floor_dice": 0.4,
+                "deletion_auc": 0.3,
+            }
+        ]
     )
     rows = []
     for control, dice, high in (
@@ -68,6 +77,7 @@ def _control_frames(map_high: float) -> tuple[pd.DataFrame, pd.DataFrame]:
                     "dice_low": dice - 0.03,
                     "dice_high": high,
                     "floor_dice": 0.4,
+                    "deletion_auc": 0.5,
                 }
             )
     return table1, pd.DataFrame(rows)
@@ -83,3 +93,4 @@ def test_input_maps_are_checked_like_random_not_as_randomised(map_high, beaten):
     assert target["input_map_dice_high"] == {"input_amplitude": map_high, "input_deviation": 0.5}
     assert set(target["randomized_gap"]) == {"integrated_gradients_model_randomized"}
     assert checks["best_beats_random"] is True
+    assert target["best_deletes_faster_than_random"] is True  # the faithfulness check beside them

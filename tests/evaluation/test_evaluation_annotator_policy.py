@@ -96,7 +96,12 @@ EACH_ROWS = [
     [1, "b", "ecg12", "I", 50, 150, "segment", "abnormal"],
     [2, "a", "ecg12", "I", 0, 100, "segment", "abnormal"],
 ]
-EVAL_CFG = {"threshold": "per_configuration", "threshold_step": 0.01, "oracle_noise": 0.1}
+EVAL_CFG = {
+    "threshold": "per_configuration",
+    "threshold_step": 0.01,
+    "oracle_noise": 0.1,
+    "localisation": {"top_k_fraction": 0.1},
+}
 
 
 def _scored(tmp_path, policy):
@@ -127,6 +132,7 @@ def _scored(tmp_path, policy):
         out_sweep=tmp_path / f"w_{policy}.parquet",
         postprocessing="absolute",
         cfg=EVAL_CFG,
+        seed=0,
     )
     return masks, read_table(out).set_index("case_id")
 
@@ -161,6 +167,9 @@ def test_each_scores_a_case_as_the_mean_over_its_annotators(tmp_path):
     rho_b = stats.spearmanr(x, np.isin(np.arange(200), np.arange(25, 75))).statistic
     assert each.loc[1, "spearman"] == pytest.approx((rho_a + rho_b) / 2)
     assert each.loc[1, "mask_share"] == pytest.approx(50 / 200)
+    # localisation metrics: the mean over annotators too (mass 40 cells: a holds 40, b holds 15)
+    assert each.loc[1, "relevance_mass_accuracy"] == pytest.approx((1 + 15 / 40) / 2)
+    assert each.loc[2, "relevance_mass_accuracy"] == pytest.approx(1.0)
     per = json.loads(each.loc[1, "per_annotator"])
     assert per["a"]["dice"] == pytest.approx(dice_a) and per["b"]["dice"] == pytest.approx(dice_b)
     assert per["b"]["spearman"] == pytest.approx(rho_b)

@@ -7,7 +7,13 @@ import pytest
 from evaluation_helpers import random_case_arrays
 from scipy import stats
 
-from cinexai.evaluation.metrics import dice_iou, floor_dice, mask_share, spearman
+from cinexai.evaluation.metrics import (
+    dice_iou,
+    floor_dice,
+    mask_share,
+    spearman,
+    tie_broken_ranks,
+)
 
 
 def test_spearman_matches_scipy_and_is_nan_for_constant_map(caplog):
@@ -30,3 +36,12 @@ def test_dice_iou_floor_and_mask_share_by_hand():
     valid = np.array([[1, 1, 1, 0], [1, 1, 1, 1]], dtype=bool)
     np.testing.assert_allclose(mask_share(truth, valid), [2 / 3, 0.0])
     np.testing.assert_allclose(floor_dice(np.array([1 / 3, 1.0])), [0.5, 1.0])
+
+
+def test_tie_broken_ranks_keep_the_map_order():
+    maps = np.array([[0.2, 0.9, 0.2, 0.0, 0.5]])
+    ranks = tie_broken_ranks(maps, np.ones_like(maps, bool), np.array([7]), seed=0)
+    assert ranks[0, 1] == 5 and ranks[0, 4] == 4 and ranks[0, 3] == 1
+    assert sorted(ranks[0, [0, 2]].tolist()) == [2, 3]
+    padded = tie_broken_ranks(maps, np.array([[True, True, False, True, True]]), np.array([7]), 0)
+    assert padded[0].tolist() == [2.0, 4.0, 0.0, 1.0, 3.0]  # padding cells get 0

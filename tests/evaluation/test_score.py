@@ -33,6 +33,18 @@ def test_score_rows_and_columns(grid):
     assert "masks" in meta["inputs_sha256"]
 
 
+def test_localisation_columns_rank_the_better_method_higher(grid):
+    tmp, _ = grid
+    good = scores(tmp, "cineecg", "integrated_gradients", "absolute")
+    rand = scores(tmp, "cineecg", "random", "absolute")
+    cols = ["relevance_mass_accuracy", "relevance_rank_accuracy", "localisation_auc", "top_k"]
+    for df in (good, rand):
+        assert df[cols].notna().all().all() and df[cols].ge(0).all().all()
+        assert df[cols].le(1).all().all() and (df.localisation_reason == "").all()
+    assert good.localisation_auc.mean() > rand.localisation_auc.mean() + 0.1
+    assert good.relevance_rank_accuracy.mean() > rand.relevance_rank_accuracy.mean()
+
+
 def test_sweep_has_every_threshold_and_chosen_maximises_mean(grid):
     tmp, _ = grid
     base = tmp / "scores/source=mapped/arch=resnet/method=gradient_shap/postprocessing=scaled"
@@ -57,6 +69,7 @@ def test_per_case_threshold_is_at_least_per_configuration(grid):
         out_sweep=out / "w.parquet",
         postprocessing="absolute",
         cfg={**EVAL_CFG, "threshold": "per_case"},
+        seed=0,
     )
     per_case = read_table(out / "s.parquet")
     per_conf = scores(tmp, "cineecg", "gradient_shap", "absolute")
@@ -84,6 +97,7 @@ def test_annotated_case_without_attribution_raises_naming_it(grid, tmp_path):
             out_sweep=tmp_path / "w.parquet",
             postprocessing="absolute",
             cfg=EVAL_CFG,
+            seed=0,
         )
     assert not (tmp_path / "s.parquet").exists()
     write_table(
@@ -100,4 +114,5 @@ def test_annotated_case_without_attribution_raises_naming_it(grid, tmp_path):
             out_sweep=tmp_path / "w.parquet",
             postprocessing="absolute",
             cfg=EVAL_CFG,
+            seed=0,
         )

@@ -11,7 +11,8 @@ from evaluation_helpers import EVAL_CFG, N_CASES, make_grid, pool_best, scores
 from scipy import stats
 
 from cinexai.evaluation.bootstrap import nanmean
-from cinexai.evaluation.tables import make_tables
+from cinexai.evaluation.faithfulness import MAPPED_REASON
+from cinexai.evaluation.tables import EXTRA_METRICS, make_tables
 from cinexai.io import read_metadata, read_table
 
 
@@ -65,6 +66,7 @@ def test_table4_shows_and_names_the_configured_method(grid, tmp_path):
     make_tables(
         scores=[p for p, _ in paths],
         sweeps=[s for _, s in paths],
+        faithfulness=[p.parent / "faithfulness.parquet" for p, _ in paths],
         out_dir=tmp_path,
         cfg={**EVAL_CFG, "table4_method": "gradient_shap"},
         seed=0,
@@ -73,6 +75,43 @@ def test_table4_shows_and_names_the_configured_method(grid, tmp_path):
     assert (table4.registered_method == "gradient_shap").all() and len(table4) == 3
     md = (tmp_path / "table4.md").read_text()
     assert "Table 4: attribution source (Gradient SHAP)" in md and "Integrated" not in md
+
+
+def test_tables_carry_faithfulness_and_localisation_with_intervals(grid):
+    tmp, _ = grid
+    for name in ("table1", "table2", "table3", "table4", "table5", "controls"):
+        df = pd.read_csv(tmp / f"tables/{name}.csv", keep_default_na=False, na_values=[""])
+        for m in EXTRA_METRICS:
+            assert {m, f"{m}_low", f"{m}_high", f"{m}_reason"} <= set(df.columns), (name, m)
+        md = (tmp / f"tables/{name}.md").read_text()
+        assert all(title in md for title in EXTRA_METRICS.values())
+    t4 = pd.read_csv(tmp / "tables/table4.csv", keep_default_na=False, na_values=[""])
+    mapped = t4[t4.source == "mapped"].iloc[0]
+    assert np.isnan(mapped.deletion_auc) and mapped.n_faithfulness == 0
+    assert mapped.deletion_auc_reason == MAPPED_REASON  # missing, never silently
+    assert f"n/a ({MAPPED_REASON})" in (tmp / "tables/table4.md").read_text()
+    direct = t4[t4.source != "mapped"]
+    assert (
+        direct.deletion_auc.notna().all() and (direct.deletion_auc_low < direct.deletion_auc).all()
+    )
+    # the grid's stand-in faithfulness: IG deletes faster than the random control
+    checks = json.loads((tmp / "tables/checks.json").read_text())
+    assert checks["best_deletes_faster_than_random"] is True
+    for res in checks["per_target"].values():
+        assert res["best_deletion_auc"] < res["random_deletion_auc"]
+
+
+def test_a_configuration_without_faithfulness_is_named(grid, tmp_path):
+    _, paths = grid
+    with pytest.raises(ValueError, match="no faithfulness for configuration"):
+        make_tables(
+            scores=[p for p, _ in paths],
+            sweeps=[s for _, s in paths],
+            faithfulness=[p.parent / "faithfulness.parquet" for p, _ in paths[1:]],
+            out_dir=tmp_path,
+            cfg=EVAL_CFG,
+            seed=0,
+        )
 
 
 def test_bootstrap_indices_reproduce_table_rows(grid):

@@ -27,6 +27,7 @@ def test_dry_run_plans_the_grid(project):
         "masks",
         "oracle",
         "score",
+        "faithfulness",
         "tables",
         "classifier_table",
     } <= rules
@@ -50,6 +51,13 @@ def test_dry_run_plans_the_grid(project):
     assert clusters and {wc["arch"] for wc in clusters} == {"resnet"}
     mapped = [wc for rule, wc in jobs if rule == "map_to_cineecg"]
     assert {wc["arch"] for wc in mapped} == {"resnet", "imn"}
+    # faithfulness per scored (source, arch, instance): ResNet 11 + 2 latent-cluster instances +
+    # the oracle, IMN 10 + the oracle, x 3 scored sources
+    faith = [wc for rule, wc in jobs if rule == "faithfulness"]
+    assert len(faith) == 3 * ((11 + 2 + 1) + (10 + 1))
+    assert {(wc["source"], wc["arch"]) for wc in faith} == {
+        (s, a) for s in ("ecg12", "cineecg", "mapped") for a in ("resnet", "imn")
+    }
 
 
 def _jobs(output: str) -> list[tuple[str, str, str]]:
@@ -83,6 +91,8 @@ def test_config_of_two_keys_plans_the_full_default_grid(project):
     # the IMN; scored x 3 sources x 3 post-processings: ResNet 12 + 4 latent-cluster instances +
     # the oracle, IMN 15 + the oracle
     assert rules.count("attribute") == 2 * (12 + 15) and rules.count("score") == (17 + 16) * 9
+    # faithfulness: one job per scored (source, arch, instance), every post-processing in it
+    assert rules.count("faithfulness") == (17 + 16) * 3
     assert rules.count("explain_clusters") == 8 and rules.count("train") == 4
     assert any("results/synthetic/tables/table1.md" in out for _, _, out in planned)
 

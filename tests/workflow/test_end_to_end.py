@@ -71,8 +71,26 @@ def test_every_grid_cell_has_attributions_scores_and_provenance(project):
                     )
                     assert len(scores) == n_cases and set(scores["arch"]) == {arch}
                     assert scores["dice"].between(0, 1).all()
+                    assert scores["localisation_auc"].between(0, 1).all()
+                    faith = io.read_table(
+                        project
+                        / RES
+                        / "scores"
+                        / base
+                        / f"postprocessing={pp}"
+                        / "faithfulness.parquet"
+                    )
+                    assert len(faith) == n_cases and set(faith["arch"]) == {arch}
+                    if grid.source(source).mapped:  # not defined there: missing, with the reason
+                        assert faith["deletion_auc"].isna().all()
+                        assert faith["faithfulness_reason"].str.contains("mapped").all()
+                    else:
+                        assert faith["deletion_auc"].between(0, 1).all()
+                        assert faith["insertion_auc"].between(0, 1).all()
                 cells += 1
-    assert cells == 3 * ((7 + 2 + 1) + (8 + 1))  # both architectures are in the grid
+    # ResNet: 11 attributed instances + 2 latent-cluster ones + the oracle; IMN: 7 + 3 imn_weights
+    # instances + the oracle (.test narrows KernelSHAP, LIME and the segment methods to the ResNet)
+    assert cells == 3 * ((11 + 2 + 1) + (10 + 1))  # both architectures are in the grid
 
 
 def test_both_architectures_trained_and_the_imn_explains_itself(project):
@@ -181,7 +199,7 @@ def test_nothing_to_do_after_a_complete_run(project):
 def _lime_only(jobs):
     assert jobs, "a change to LIME must rerun its jobs"
     for rule, wc in jobs:
-        if rule in ("attribute", "map_to_cineecg", "score"):
+        if rule in ("attribute", "map_to_cineecg", "score", "faithfulness"):
             assert wc["method"] == "lime", (rule, wc)
         else:
             assert rule in ("tables", "agreement", "summary_figures", "all"), rule

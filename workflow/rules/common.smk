@@ -119,6 +119,24 @@ def scored_cells():
     ]
 
 
+def faithfulness_inputs(wc):
+    """Attributions and masks; for a directly attributed source also the signals, records and
+    model of (its modality, the job's architecture), all from grid.py's source facts.
+
+    A mapped source has no faithfulness (its maps live in CineECG space but explain the 12-lead
+    model): the stage writes the reason instead, so it needs no model.
+    """
+    files = {
+        "attributions": f"{RES}/attributions/source={wc.source}/arch={wc.arch}/method={wc.method}/part-0.parquet",
+        "masks": f"{RES}/data/masks.parquet",
+    }
+    if not grid.source(wc.source).mapped:
+        files["signals"] = source_signals(wc)
+        files["records"] = f"{RES}/data/records.parquet"
+        files["model"] = model_file("model.pt")(wc)
+    return files
+
+
 def score_files(kind):
     """Every (source, arch, method, post-processing) configuration's score or sweep file."""
     return [

@@ -58,14 +58,47 @@ rule score:
         "../../envs/evaluation.yaml"
     params:
         cfg=config["evaluation"],
+        seed=SEED,
         code=code(
             "cinexai.evaluation.score",
             "cinexai.evaluation.metrics",
             "cinexai.evaluation.threshold",
             "cinexai.evaluation.postprocessing",
+            "cinexai.evaluation.localisation",
         ),
     script:
         "../scripts/score.py"
+
+
+rule faithfulness:
+    """Deletion/insertion AUC per case with the trained model of (the source's modality, arch),
+    every post-processing in one job (mapped: missing, with the reason)."""
+    input:
+        unpack(faithfulness_inputs),
+    output:
+        expand(
+            f"{RES}/scores/source={{{{source}}}}/arch={{{{arch}}}}/method={{{{method}}}}/"
+            "postprocessing={pp}/faithfulness.parquet",
+            pp=config["postprocessing"],
+        ),
+    log:
+        logfile("faithfulness/{source}/{arch}/{method}"),
+    benchmark:
+        benchfile("faithfulness/{source}/{arch}/{method}")
+    conda:
+        "../../envs/evaluation.yaml"
+    threads: 1
+    params:
+        postprocessing=config["postprocessing"],
+        cfg={"faithfulness": config["evaluation"]["faithfulness"]},
+        seed=SEED,
+        code=code(
+            "cinexai.evaluation.faithfulness",
+            "cinexai.evaluation.metrics",
+            "cinexai.evaluation.postprocessing",
+        ),
+    script:
+        "../scripts/faithfulness.py"
 
 
 rule tables:
@@ -74,6 +107,7 @@ rule tables:
     input:
         scores=score_files("part-0"),
         sweeps=score_files("sweep"),
+        faithfulness=score_files("faithfulness"),
         clusters=cluster_checks(),
     output:
         **{
@@ -95,7 +129,11 @@ rule tables:
     params:
         cfg=config["evaluation"],
         seed=SEED,
-        code=code("cinexai.evaluation.tables", "cinexai.evaluation.bootstrap"),
+        code=code(
+            "cinexai.evaluation.tables",
+            "cinexai.evaluation.bootstrap",
+            "cinexai.evaluation.controls",
+        ),
     script:
         "../scripts/tables.py"
 

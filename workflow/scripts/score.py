@@ -10,4 +10,5 @@ with logged(snakemake):
         out_sweep=snakemake.output.sweep,
         postprocessing=snakemake.wildcards.pp,
         cfg=snakemake.params.cfg,
+        seed=snakemake.params.seed,
     )

@@ -131,7 +131,25 @@ CHECK_DEFINITIONS = {
     "oracle_near_one": "the oracle's mean Dice at its own best >= oracle_min_dice",
     "best_beats_input_maps": "BCa lower bound of the best configuration's mean Dice > BCa upper "
     "bound of each model-free input map (|x|, deviation from the mean normal beat) at its own best",
+    "best_deletes_faster_than_random": "the best configuration's mean deletion AUC < that of the "
+    "random control under the best configuration's post-processing and source (null where "
+    "faithfulness is not defined, e.g. source mapped)",
 }
+
+
+MATCHED = "best configuration's post-processing"
+
+
+def _deletion_check(ref: dict[str, Any], rnd: pd.Series | None) -> dict[str, Any]:
+    """Best vs matched random control on mean deletion AUC ({} when either is undefined)."""
+    best, other = ref.get("deletion_auc", np.nan), np.nan if rnd is None else rnd["deletion_auc"]
+    if np.isnan(best) or np.isnan(other):
+        return {}
+    return {
+        "best_deletion_auc": float(best),
+        "random_deletion_auc": float(other),
+        "best_deletes_faster_than_random": bool(best < other),
+    }
 
 
 def _bound(row: pd.Series, side: str) -> float:
@@ -185,9 +203,10 @@ def control_checks(
         if orc is not None:
             res["oracle_dice"] = float(orc["dice"])
             res["oracle_near_one"] = bool(orc["dice"] >= min_oracle)
+        res |= _deletion_check(ref, _pick(controls, mod, "random", MATCHED))
         gaps = {}
         for name in randomized:
-            row = _pick(controls, mod, name, "best configuration's post-processing")
+            row = _pick(controls, mod, name, MATCHED)
             if row is not None:
                 gaps[name] = float(row["dice"] - row["floor_dice"])
         if gaps:

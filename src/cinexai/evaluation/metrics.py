@@ -6,6 +6,8 @@ boolean ``valid`` marks real cells (the threshold sweep lives in
 Dice = 2|P & M| / (|P| + |M|), IoU = |P & M| / |P | M| (0 when both sets are empty; expert masks
 are never empty after :mod:`cinexai.evaluation.annotations`). The all-salient floor is the Dice of
 marking every cell: with mask share p it is 2p / (1 + p), i.e. the Dice at threshold 0.
+:func:`tie_broken_ranks` is the cell ranking of a map that the rank-based localisation metrics and
+the faithfulness curves share.
 """
 
 from __future__ import annotations
@@ -65,3 +67,20 @@ def spearman(
         rho[k] = stats.spearmanr(x, y).statistic
         reasons.append("")
     return rho, reasons
+
+
+def tie_broken_ranks(
+    maps: np.ndarray, valid: np.ndarray, case_ids: np.ndarray, seed: int
+) -> np.ndarray:
+    """Rank score per cell: n_valid - position in the descending order (ties in seeded random order).
+
+    ``maps`` and ``valid`` are ``(n_cases, n_cells)``; padding cells get 0. The random order of a
+    case is drawn from ``default_rng([seed, case_id])``, so it is the same for every method.
+    """
+    ranks = np.zeros(maps.shape, dtype=np.float64)
+    for k, case in enumerate(case_ids):
+        cells = np.flatnonzero(valid[k])
+        jitter = np.random.default_rng([int(seed), int(case)]).permutation(len(cells))
+        order = np.lexsort((jitter, -maps[k, cells]))  # most relevant first
+        ranks[k, cells[order]] = np.arange(len(cells), 0, -1, dtype=np.float64)
+    return ranks

@@ -4,8 +4,10 @@ Target modality: each source's target in :data:`cinexai.grid.SOURCES` (``ecg12``
 source ``ecg12``; ``cineecg`` annotations score sources ``cineecg`` and ``mapped``). Per case: Phi'
 = -Phi for expert-normal cases, post-processing to [0, 1] over the scored cells (named leads x
 samples for ecg12, x/y/z x samples for cineecg), Dice/IoU at every threshold of the grid, the
-chosen threshold, Spearman between the continuous map and the mask, and the all-salient floor.
-Cells outside the scored set (unnamed leads) are ignored.
+chosen threshold, Spearman between the continuous map and the mask, the all-salient floor, and
+the Quantus localisation metrics of the same map and mask (:mod:`cinexai.evaluation.localisation`:
+relevance mass and rank accuracy, AUC, Top-K intersection). Cells outside the scored set (unnamed
+leads) are ignored.
 
 Under ``evaluation.annotators: each`` the masks hold one block per annotator and
 :func:`score_each` scores the configuration against each annotator's mask; a case's Dice/IoU
@@ -30,6 +32,8 @@ from cinexai import grid
 from cinexai.evaluation import postprocessing as pp
 from cinexai.evaluation import threshold as thr
 from cinexai.evaluation.annotations import COMBINED
+from cinexai.evaluation.localisation import COLUMNS as LOCALISATION
+from cinexai.evaluation.localisation import localisation
 from cinexai.evaluation.metrics import floor_dice, mask_share, spearman
 from cinexai.io import file_sha256, package_versions, read_metadata, read_table, write_table
 
@@ -126,15 +130,24 @@ def score_arrays(
     thresholds: np.ndarray,
     mode: str,
     case_ids: np.ndarray,
+    top_k_fraction: float,
+    seed: int,
 ) -> dict[str, np.ndarray | list[str]]:
-    """All per-case metrics for one configuration; also the full Dice/IoU sweep."""
+    """All per-case metrics for one configuration; also the full Dice/IoU sweep.
+
+    Besides Dice/IoU/Spearman: the Quantus localisation metrics of
+    :mod:`cinexai.evaluation.localisation` on the same post-processed map and mask.
+    """
     maps = pp.apply(postprocessing, pp.align_sign(phi, normal), valid)
     dice, iou = thr.sweep(maps, mask, valid, thresholds)
     chosen = thr.choose(dice, thresholds, mode)
     rows = np.arange(len(case_ids))
     rho, reasons = spearman(maps, mask, valid, case_ids)
     p = mask_share(mask, valid)
+    local, local_reasons = localisation(maps, mask, valid, case_ids, top_k_fraction, seed)
     return {
+        **local,
+        "localisation_reason": local_reasons,
         "threshold": thresholds[chosen],
         "dice": dice[rows, chosen],
         "iou": iou[rows, chosen],
@@ -145,6 +158,12 @@ def score_arrays(
         "dice_sweep": dice,
         "iou_sweep": iou,
     }
+
+
+def _nanmean(values: list[float]) -> float:
+    """Mean of the defined values (NaN if none)."""
+    defined = [v for v in values if not np.isnan(v)]
+    return float(np.mean(defined)) if defined else float("nan")
 
 
 def _per_annotator_json(values: dict[str, dict[str, float]]) -> str:
@@ -162,13 +181,16 @@ def score_each(
     thresholds: np.ndarray,
     mode: str,
     label: str,
+    top_k_fraction: float,
+    seed: int,
 ) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
     """Score against each annotator's mask; per case the mean over its annotators.
 
     Returns the sorted case ids, their diagnosis and :func:`score_arrays`' keys (the sweeps are the
     per-case means over annotators, the threshold is chosen on them) plus ``per_annotator``: one
     JSON string per case with each annotator's Dice/IoU at the chosen threshold and Spearman.
-    Spearman is the mean over the annotators where it is defined (NaN, with their reasons, if none).
+    Spearman and the localisation metrics are the means over the annotators where they are
+    defined (NaN, with the reasons, if none).
     """
     cases = np.sort(mask_df["case_id"].unique())
     diagnosis = mask_df.groupby("case_id")["diagnosis"].first().reindex(cases)
@@ -176,10 +198,14 @@ def score_each(
     dice_sum, iou_sum = np.zeros((len(cases), n_thr)), np.zeros((len(cases), n_thr))
     count, share_sum, floor_sum = np.zeros(len(cases)), np.zeros(len(cases)), np.zeros(len(cases))
     per: list[dict[str, Any]] = [{} for _ in cases]
+    local: dict[str, list[list[float]]] = {c: [[] for _ in cases] for c in LOCALISATION}
+    local_reasons: list[set[str]] = [set() for _ in cases]
     for name, block in mask_df.groupby("annotator", sort=True):
         phi, mask, valid, ids = scored_cells(block, attr, f"{label} annotator {name}")
         normal = diagnosis.reindex(ids).to_numpy() == "normal"
-        res = score_arrays(phi, mask, valid, normal, postprocessing, thresholds, mode, ids)
+        res = score_arrays(
+            phi, mask, valid, normal, postprocessing, thresholds, mode, ids, top_k_fraction, seed
+        )
         rows = np.searchsorted(cases, ids)
         dice_sum[rows] += res["dice_sweep"]
         iou_sum[rows] += res["iou_sweep"]
@@ -187,6 +213,9 @@ def score_each(
         floor_sum[rows] += res["floor_dice"]
         count[rows] += 1
         for k, row in enumerate(rows):
+            for c in LOCALISATION:
+                local[c][row].append(res[c][k])
+            local_reasons[row].add(res["localisation_reason"][k])
             per[row][str(name)] = (
                 res["dice_sweep"][k],
                 res["iou_sweep"][k],
@@ -209,10 +238,16 @@ def score_each(
             )
         )
     rows = np.arange(len(cases))
+    means = {c: np.array([_nanmean(v) for v in local[c]]) for c in LOCALISATION}
     return (
         cases,
         diagnosis.to_numpy(),
         {
+            **means,
+            "localisation_reason": [
+                "" if np.isfinite(means[LOCALISATION[0]][k]) else "; ".join(sorted(r - {""}))
+                for k, r in enumerate(local_reasons)
+            ],
             "threshold": thresholds[chosen],
             "dice": dice[rows, chosen],
             "iou": iou[rows, chosen],
@@ -236,11 +271,13 @@ def score(
     out_sweep: str | os.PathLike[str],
     postprocessing: str,
     cfg: dict,
+    seed: int,
 ) -> None:
     """Stage entry: score one attribution file under one post-processing.
 
-    ``cfg`` is ``config["evaluation"]`` (``threshold``, ``threshold_step``). ``predictions`` is the
-    predictions file of the model the attributions explain (the source's modality and the
+    ``cfg`` is ``config["evaluation"]`` (``threshold``, ``threshold_step``,
+    ``localisation.top_k_fraction``); ``seed`` orders tied cells (rank metrics). ``predictions`` is
+    the predictions file of the model the attributions explain (the source's modality and the
     architecture); it gives ``pred`` and ``agreement``.
     """
     meta = attribution_identity(attributions)
@@ -251,6 +288,7 @@ def score(
         raise KeyError(f"{label}: unknown post-processing; known: {sorted(pp.REGISTRY)}")
     mode = cfg["threshold"]
     thresholds = thr.threshold_grid(float(cfg["threshold_step"]))
+    top_k = float(cfg["localisation"]["top_k_fraction"])
 
     mask_df = read_table(masks, filters=[("modality", "==", target)])
     if mask_df.empty:
@@ -258,12 +296,23 @@ def score(
     attr = read_table(attributions, columns=["case_id", "channel", "t", "phi"])
     attr = attr[attr["case_id"].isin(mask_df["case_id"].unique())]
     if "annotator" in mask_df.columns and (mask_df["annotator"] != COMBINED).any():
-        cases, diagnosis, res = score_each(mask_df, attr, postprocessing, thresholds, mode, label)
+        cases, diagnosis, res = score_each(
+            mask_df, attr, postprocessing, thresholds, mode, label, top_k, int(seed)
+        )
     else:
         phi, mask, valid, cases = scored_cells(mask_df, attr, label)
         diagnosis = mask_df.groupby("case_id")["diagnosis"].first().reindex(cases).to_numpy()
         res = score_arrays(
-            phi, mask, valid, diagnosis == "normal", postprocessing, thresholds, mode, cases
+            phi,
+            mask,
+            valid,
+            diagnosis == "normal",
+            postprocessing,
+            thresholds,
+            mode,
+            cases,
+            top_k,
+            int(seed),
         )
         res["per_annotator"] = [
             _per_annotator_json({COMBINED: {"dice": d, "iou": i, "spearman": r}})
@@ -291,6 +340,8 @@ def score(
             "mask_share": res["mask_share"],
             "floor_dice": res["floor_dice"],
             "per_annotator": res["per_annotator"],
+            **{c: res[c] for c in LOCALISATION},
+            "localisation_reason": res["localisation_reason"],
         }
     )
     n_thr = len(thresholds)
@@ -317,6 +368,7 @@ def score(
         "target": target,
         "threshold_mode": mode,
         "thresholds": {"start": 0.0, "stop": 1.0, "n": n_thr},
+        "seed": int(seed),
         "n_cases": len(cases),
         "mean_dice": float(table["dice"].mean()),
         "config": cfg,

@@ -18,14 +18,19 @@ the architecture included:
   configuration itself;
 * Families: per target, the best post-hoc configuration of each architecture and the best
   intrinsic one (``imn_weights`` on the IMN), each beside its matched controls: the model-free
-  ones (random, oracle) and the model-randomised ones of its own kind (post-hoc or intrinsic) on
-  its architecture, under its post-processing and source where available.
+  ones (random, oracle, the input maps |x| and |x - normal mean|) and the model-randomised ones
+  of its own kind (post-hoc or intrinsic) on its architecture, under its post-processing and
+  source where available.
 
 Every row: n, mean Dice/IoU/Spearman with BCa intervals, the mean all-salient floor, the
-configuration and its threshold. Resamples of a row are drawn from ``default_rng([seed,
-crc32(key)])`` with key = "source|arch|method|postprocessing|stratum", so a configuration gets the same
-interval in every table; they index the row's cases sorted by ``case_id`` and are saved in
-``bootstrap_indices.parquet``.
+configuration and its threshold; beside them (:data:`EXTRA_METRICS`) the faithfulness AUCs of
+:mod:`cinexai.evaluation.faithfulness` and the Quantus localisation metrics of
+:mod:`cinexai.evaluation.localisation`, each a mean with its BCa interval over the same resamples
+(NaN values, e.g. faithfulness of source mapped, are left out of the mean like an undefined
+Spearman; an all-NaN row shows "n/a" with the reason). Resamples of a row are drawn from
+``default_rng([seed, crc32(key)])`` with key = "source|arch|method|postprocessing|stratum", so a
+configuration gets the same interval in every table; they index the row's cases sorted by
+``case_id`` and are saved in ``bootstrap_indices.parquet``.
 """
 
 from __future__ import annotations
@@ -55,7 +60,17 @@ from cinexai.io import (
 log = logging.getLogger(__name__)
 
 CONFIG = ["source", "arch", "method", "postprocessing"]
-METRICS = ("dice", "iou", "spearman")
+#: Faithfulness and localisation columns of every table (higher is better except deletion).
+EXTRA_METRICS = {
+    "deletion_auc": "Deletion AUC",
+    "insertion_auc": "Insertion AUC",
+    "relevance_mass_accuracy": "Mass Acc.",
+    "relevance_rank_accuracy": "Rank Acc.",
+    "localisation_auc": "Loc. AUC",
+    "top_k": "Top-K",
+}
+METRICS = ("dice", "iou", "spearman", *EXTRA_METRICS)
+FAITHFULNESS_COLUMNS = ("deletion_auc", "insertion_auc", "faithfulness_reason")
 TARGET_NAMES = grid.TARGETS
 SOURCE_NAMES = {name: s.title for name, s in grid.SOURCES.items()}
 METHOD_NAMES = {
@@ -93,6 +108,10 @@ SCORE_COLUMNS = (
     "iou",
     "spearman",
     "floor_dice",
+    "relevance_mass_accuracy",
+    "relevance_rank_accuracy",
+    "localisation_auc",
+    "top_k",
 )
 
 
@@ -115,6 +134,24 @@ def load_scores(paths: Sequence[str | os.PathLike[str]]) -> pd.DataFrame:
             f"for case {scores.loc[dup, 'case_id'].iloc[0]}"
         )
     return scores
+
+
+def with_faithfulness(
+    scores: pd.DataFrame, paths: Sequence[str | os.PathLike[str]]
+) -> pd.DataFrame:
+    """Join the per-case faithfulness columns; ValueError names a configuration without them."""
+    frames = [read_table(p, columns=[*CONFIG, "case_id", *FAITHFULNESS_COLUMNS]) for p in paths]
+    if not frames:
+        raise ValueError("make_tables needs the faithfulness file of every configuration")
+    faith = pd.concat(frames, ignore_index=True)
+    merged = scores.merge(faith, on=[*CONFIG, "case_id"], how="left", validate="one_to_one")
+    hole = merged["faithfulness_reason"].isna()
+    if hole.any():
+        row = merged.loc[hole].iloc[0]
+        raise ValueError(
+            f"no faithfulness for configuration {row[CONFIG].tolist()}, case {row['case_id']}"
+        )
+    return merged
 
 
 def summarise(scores: pd.DataFrame, controls: Sequence[str]) -> pd.DataFrame:
@@ -183,6 +220,10 @@ class TableBuilder:
             for m in METRICS
         }
         out["n"] = len(group)
+        for m in FAITHFULNESS_COLUMNS[:2]:  # an undefined faithfulness states why (source mapped)
+            stated = sorted(set(group["faithfulness_reason"]) - {""})
+            if intervals[m].n_defined == 0 and stated:
+                intervals[m].reason = "; ".join(stated)
         for m, iv in intervals.items():
             out.update(
                 {m: iv.mean, f"{m}_low": iv.low, f"{m}_high": iv.high, f"{m}_reason": iv.reason}
@@ -190,6 +231,7 @@ class TableBuilder:
             if m == "dice":
                 out["floor_dice"] = float(group["floor_dice"].mean()) if len(group) else np.nan
         out["n_spearman"] = intervals["spearman"].n_defined
+        out["n_faithfulness"] = intervals["deletion_auc"].n_defined
         out.update(self._configuration(config, group))
         out["rng_seed"] = str(seed)
         drawn = [iv for iv in intervals.values() if iv.indices is not None]  # all share one draw
@@ -475,6 +517,7 @@ def to_markdown(df: pd.DataFrame, labels: Sequence[str], title: str, note: str) 
         "Floor Dice",
         "IoU Score",
         "Spearman Cor.",
+        *EXTRA_METRICS.values(),
         "Configuration",
         "Threshold",
     ]
@@ -504,6 +547,7 @@ def to_markdown(df: pd.DataFrame, labels: Sequence[str], title: str, note: str) 
             floor,
             ci["iou"],
             ci["spearman"],
+            *(ci[m] for m in EXTRA_METRICS),
             conf,
             thr,
         ]
@@ -545,6 +589,7 @@ def make_tables(
     *,
     scores: Sequence[str | os.PathLike[str]],
     sweeps: Sequence[str | os.PathLike[str]],
+    faithfulness: Sequence[str | os.PathLike[str]],
     out_dir: str | os.PathLike[str],
     cfg: dict,
     seed: int,
@@ -554,12 +599,13 @@ def make_tables(
     checks.json.
 
     ``cfg`` is ``config["evaluation"]`` (``controls``, ``bootstrap``, ``table4_method``,
-    ``oracle_min_dice``).  Each of ``extra_checks`` (JSON written by another family's stage,
+    ``oracle_min_dice``); ``faithfulness`` holds one faithfulness file per score file.  Each of
+    ``extra_checks`` (JSON written by another family's stage,
     e.g. ``clusters_checks.json``) is merged into checks.json under its file stem.
     """
     out_dir = Path(out_dir)
     controls = list(cfg["controls"])
-    frame = load_scores(scores)
+    frame = with_faithfulness(load_scores(scores), faithfulness)
     summary = summarise(frame, controls)
     curves = threshold_curves(sweeps, summary)
     tb = TableBuilder(frame, cfg, seed)
