@@ -27,12 +27,13 @@ def test_segment_mask_keeps_a_short_last_segment() -> None:
     assert len(np.unique(mask)) == 2 * 3 and (mask[0, 20:] == 2).all()
 
 
+@pytest.mark.parametrize("arch", ["resnet", "imn"])  # config.yaml runs them on both
 @pytest.mark.parametrize("name", ["segment_kernel_shap", "segment_lime"])
-def test_segment_methods_are_constant_within_a_segment(name: str, h: Any) -> None:
+def test_segment_methods_are_constant_within_a_segment(name: str, arch: str, h: Any) -> None:
     _, params = registry.resolve(name, {"n_samples": 60})
     ctx = h.context(3, params)
     ctx.case_ids = np.array([5, 6])
-    f = base.output_function(h.model(3), "probability")
+    f = base.output_function(h.imn(3) if arch == "imn" else h.model(3), "probability")
     phi = base.bipolar_phi(registry.get(name), f, h.inputs(2, 3), ctx, one_pass=True)
     blocks = phi.reshape(2, 3, 4, 10)  # T = 40 samples at 500 Hz: four 20 ms segments
     assert np.all(blocks == blocks[..., :1])
