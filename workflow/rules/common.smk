@@ -1,10 +1,17 @@
-"""Shared wiring: paths, grid dimensions, code hashes and config checks (no pipeline logic)."""
+"""Shared wiring: paths, grid dimensions, code hashes and config checks (no pipeline logic).
+
+Building the DAG imports no heavy library (torch, captum, shap, lime, matplotlib, plotly): the
+registry reads method declarations from source and code hashes parse imports (cinexai.rerun).
+"""
 
 from pathlib import Path
 
-from cinexai.attribution.registry import module_of, resolve
+import pyarrow.parquet as pq
+
+from cinexai.attribution.registry import instance_modules, resolve
 from cinexai.config import check_config
-from cinexai.io import module_hash, read_table
+from cinexai.data.layout import record_files
+from cinexai.rerun import canonical, code_hash, only
 
 check_config(config)
 
@@ -49,6 +56,14 @@ def dataset_dir():
     return config["ptbxl_dir"].rstrip("/")
 
 
+def ptbxl_record_files():
+    """A user's PTB-XL record files and statements (inputs of ingest: replacing one reruns it);
+    none for the synthetic dataset, whose folder is generate_synthetic's output."""
+    if config["dataset"] == "synthetic":
+        return []
+    return record_files(dataset_dir(), config["data"]["sampling_rate"])
+
+
 def annotations_file():
     """The expert-annotation file: the user's, else the synthetic cohort's own, else none."""
     if config.get("annotations"):
@@ -58,9 +73,13 @@ def annotations_file():
     return []
 
 
-def code(*modules):
-    """A hash of the package modules a rule runs, so editing them reruns only that rule's jobs."""
-    return module_hash(*modules)
+SCRIPTS = Path(workflow.basedir) / "workflow" / "scripts"
+
+
+def code(script, *modules):
+    """Hash of what a rule runs: its script, the script's import closure inside cinexai and
+    ``modules`` (imported by name at run time); editing any of them reruns that rule's jobs."""
+    return code_hash(SCRIPTS / f"{script}.py", *modules)
 
 
 def logfile(name):
@@ -71,13 +90,15 @@ def benchfile(name):
     return f"{RES}/benchmarks/{name}.tsv"
 
 
-ATTRIBUTION_CODE = ("cinexai.attribution.base", "cinexai.attribution.run")
-
-
 def method_code(wc):
-    """Hash of the modules one method instance runs: editing lime_method.py reruns only LIME's jobs."""
-    registered, _ = resolve(wc.method, config["methods"][wc.method])
-    return code(module_of(registered), *ATTRIBUTION_CODE)
+    """Hash of the code one method instance runs: editing lime_method.py reruns only LIME's jobs,
+    editing models/randomize.py only the model-randomised instances."""
+    return code("attribute", *instance_modules(wc.method, config["methods"][wc.method]))
+
+
+def method_cfg(wc):
+    """One instance's config, canonical (key order does not rerun it)."""
+    return canonical(config["methods"][wc.method])
 
 
 def predictions_for(wc):
@@ -102,10 +123,8 @@ FIG = config["figures"]
 def case_figures(wildcards=None):
     """One figure set per annotated case (known once the masks checkpoint has run) + featured ones."""
     masks = checkpoints.masks.get().output[0]
-    cases = sorted(
-        set(read_table(masks, columns=["case_id"])["case_id"].astype(int))
-        | set(FIG["featured_cases"])
-    )
+    annotated = pq.read_table(masks, columns=["case_id"]).column("case_id").to_pylist()
+    cases = sorted({int(c) for c in annotated} | set(FIG["featured_cases"]))
     return expand(
         f"{RES}/figures/cases/{{case}}/{{name}}",
         case=cases,

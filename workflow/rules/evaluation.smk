@@ -13,9 +13,9 @@ checkpoint masks:
     conda:
         "../../envs/evaluation.yaml"
     params:
-        cfg=config["data"],
+        cfg=only(config["data"], "sampling_rate", "window_ms"),
         annotators=config["evaluation"]["annotators"],
-        code=code("cinexai.evaluation.annotations"),
+        code=code("masks"),
     script:
         "../scripts/masks.py"
 
@@ -33,9 +33,9 @@ rule oracle:
     conda:
         "../../envs/evaluation.yaml"
     params:
-        cfg=config["evaluation"],
+        cfg=only(config["evaluation"], "oracle_noise"),
         seed=SEED,
-        code=code("cinexai.evaluation.controls"),
+        code=code("oracle"),
     script:
         "../scripts/oracle.py"
 
@@ -56,13 +56,8 @@ rule score:
     conda:
         "../../envs/evaluation.yaml"
     params:
-        cfg=config["evaluation"],
-        code=code(
-            "cinexai.evaluation.score",
-            "cinexai.evaluation.metrics",
-            "cinexai.evaluation.threshold",
-            "cinexai.evaluation.postprocessing",
-        ),
+        cfg=only(config["evaluation"], "threshold", "threshold_step"),
+        code=code("score"),
     script:
         "../scripts/score.py"
 
@@ -90,9 +85,9 @@ rule tables:
     conda:
         "../../envs/evaluation.yaml"
     params:
-        cfg=config["evaluation"],
+        cfg=only(config["evaluation"], "bootstrap", "controls", "oracle_min_dice", "table4_method"),
         seed=SEED,
-        code=code("cinexai.evaluation.tables", "cinexai.evaluation.bootstrap"),
+        code=code("tables"),
     script:
         "../scripts/tables.py"
 
@@ -117,13 +112,9 @@ rule agreement:
     conda:
         "../../envs/evaluation.yaml"
     params:
-        data=config["data"],
-        cfg=config["evaluation"],
+        data=only(config["data"], "sampling_rate", "window_ms"),
+        cfg=only(config["evaluation"], "annotators", "bootstrap"),
         seed=SEED,
-        code=code(
-            "cinexai.evaluation.agreement",
-            "cinexai.evaluation.annotations",
-            "cinexai.evaluation.bootstrap",
-        ),
+        code=code("agreement"),
     script:
         "../scripts/agreement.py"

@@ -37,10 +37,18 @@ rule case_figures:
     conda:
         "../../envs/figures.yaml"
     params:
-        cfg=FIG,
+        cfg=only(
+            FIG,
+            "dpi",
+            "mesh_resolution",
+            "method",
+            "paper_speed_mm_s",
+            "postprocessing",
+            "tick_ms",
+        ),
         attributions_root=f"{RES}/attributions",
         scores_root=f"{RES}/scores",
-        code=code("cinexai.figures.case", "cinexai.figures.ecg12", "cinexai.figures.cineecg3d"),
+        code=code("case_figures"),
     script:
         "../scripts/case_figures.py"
 
@@ -58,7 +66,7 @@ rule figure_index:
     conda:
         "../../envs/figures.yaml"
     params:
-        code=code("cinexai.figures.index"),
+        code=code("figure_index"),
     script:
         "../scripts/figure_index.py"
 
@@ -86,8 +94,8 @@ rule summary_figures:
     conda:
         "../../envs/figures.yaml"
     params:
-        bootstrap=config["evaluation"]["bootstrap"],
+        bootstrap=canonical(config["evaluation"]["bootstrap"]),
         seed=SEED,
-        code=code("cinexai.figures.summary"),
+        code=code("summary_figures"),
     script:
         "../scripts/summary_figures.py"

@@ -1,6 +1,3 @@
-MODEL_CODE = ("cinexai.models.resnet", "cinexai.models.training", "cinexai.models.checkpoint")
-
-
 rule tune:
     """Optuna TPE search; the SQLite study is kept outside the outputs so a killed run resumes."""
     input:
@@ -19,9 +16,9 @@ rule tune:
         gpu=1 if config["models"]["device"] == "cuda" else 0,
     params:
         study=f"{RES}/models/{{modality}}/study.db",
-        cfg=config["models"],
+        cfg=only(config["models"], "augment", "device", "n_trials", "search_space", "tuning_epochs"),
         seed=SEED,
-        code=code(*MODEL_CODE, "cinexai.models.tuning"),
+        code=code("tune"),
     script:
         "../scripts/tune.py"
 
@@ -46,8 +43,15 @@ rule train:
     resources:
         gpu=1 if config["models"]["device"] == "cuda" else 0,
     params:
-        cfg=config["models"],
+        cfg=only(
+            config["models"],
+            "augment",
+            "device",
+            "early_stopping_fraction",
+            "max_epochs",
+            "patience",
+        ),
         seed=SEED,
-        code=code(*MODEL_CODE),
+        code=code("train"),
     script:
         "../scripts/train.py"
