@@ -15,16 +15,19 @@ Files that are not Python (the config schema, static web assets) are not part of
 from __future__ import annotations
 
 import ast
-import copy
-import functools
+import contextlib
 import hashlib
+import json
+import os
+import sys
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 PACKAGE = "cinexai"
 #: The package's source folder.
 PACKAGE_DIR = Path(__file__).resolve().parent
+_PYTHON = ".".join(map(str, sys.version_info[:2]))
 
 
 def canonical(value: Any) -> Any:
@@ -61,14 +64,69 @@ def module_file(name: str) -> Path | None:
     return None
 
 
-def _tree(path: Path) -> ast.Module:
-    stat = path.stat()  # the key: a file edited within one process is parsed again
-    return _parse(path, stat.st_mtime_ns, stat.st_size)
+class _Parsed(NamedTuple):
+    """What one file contributes: the ``cinexai`` modules it imports, and its code's digest."""
+
+    imports: frozenset[str]
+    digest: str
 
 
-@functools.cache
-def _parse(path: Path, mtime_ns: int, size: int) -> ast.Module:
-    return ast.parse(path.read_bytes(), filename=str(path))
+#: Where parsed files are remembered across processes (set by the workflow: a dry run then parses
+#: only the files that changed); None keeps them in memory only.
+CACHE_FILE: Path | None = None
+_memory: dict[str, _Parsed] = {}
+_loaded_from: Path | None = None
+
+
+def _parsed(path: Path) -> _Parsed:
+    """The imports and digest of ``path``, keyed by a hash of its bytes (parsed once per content)."""
+    data = path.read_bytes()
+    key = hashlib.sha256(data).hexdigest()
+    _load_cache()
+    if key not in _memory:
+        _memory[key] = _parse(data, path)
+        _save_cache()
+    return _memory[key]
+
+
+def _load_cache() -> None:
+    global _loaded_from
+    if CACHE_FILE is None or _loaded_from == CACHE_FILE:
+        return
+    _loaded_from = CACHE_FILE
+    with contextlib.suppress(OSError, ValueError, TypeError):
+        stored = json.loads(CACHE_FILE.read_text())
+        if stored.get("python") == _PYTHON:  # the AST dump depends on the Python version
+            for key, (imported, digest) in stored["files"].items():
+                _memory.setdefault(key, _Parsed(frozenset(imported), digest))
+
+
+def _save_cache() -> None:
+    if CACHE_FILE is None:
+        return
+    files = {k: [sorted(v.imports), v.digest] for k, v in _memory.items()}
+    with contextlib.suppress(OSError):
+        CACHE_FILE.parent.mkdir(parents=True, exist_ok=True)
+        tmp = CACHE_FILE.with_name(f".{CACHE_FILE.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps({"python": _PYTHON, "files": files}))
+        os.replace(tmp, CACHE_FILE)
+
+
+def _parse(data: bytes, path: Path) -> _Parsed:
+    tree = ast.parse(data, filename=str(path))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = "." * node.level + (node.module or "")
+            found.add(base)
+            found.update(
+                f"{base}.{alias.name}" if node.module else f"{base}{alias.name}"
+                for alias in node.names
+            )
+    dump = ast.dump(_strip_docstrings(tree), annotate_fields=False, include_attributes=False)
+    return _Parsed(frozenset(found), hashlib.sha256(dump.encode()).hexdigest())
 
 
 def _package_of(name: str, path: Path) -> str:
@@ -79,20 +137,17 @@ def imports(path: Path, name: str | None = None) -> set[str]:
     """The ``cinexai`` modules that file ``path`` (module ``name``, None for a script) imports,
     anywhere in it (also inside functions and ``TYPE_CHECKING`` blocks), with their parent
     packages (whose ``__init__`` runs on import)."""
-    found: set[str] = set()
-    for node in ast.walk(_tree(path)):
-        if isinstance(node, ast.Import):
-            found.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom):
-            base = node.module or ""
-            if node.level:
-                if name is None:
-                    continue  # a relative import in a script: not a package module
-                package = _package_of(name, path).split(".")
-                anchor = ".".join(package[: len(package) - node.level + 1])
-                base = f"{anchor}.{base}" if base else anchor
-            found.add(base)
-            found.update(f"{base}.{alias.name}" for alias in node.names)
+    found = set()
+    for target in _parsed(path).imports:
+        level = len(target) - len(target.lstrip("."))
+        if level:
+            if name is None:
+                continue  # a relative import in a script: not a package module
+            package = _package_of(name, path).split(".")
+            anchor = ".".join(package[: len(package) - level + 1])
+            rest = target[level:]
+            target = f"{anchor}.{rest}" if rest else anchor
+        found.add(target)
     modules = {m for m in found if module_file(m) is not None}
     parents = {".".join(m.split(".")[:i]) for m in modules for i in range(1, m.count(".") + 1)}
     return modules | parents
@@ -138,10 +193,9 @@ def _strip_docstrings(tree: ast.AST) -> ast.AST:
     return tree
 
 
-def file_code(path: Path) -> str:
-    """The code of one file as its AST dump, docstrings removed (comments never reach the AST)."""
-    tree = _strip_docstrings(copy.deepcopy(_tree(path)))
-    return ast.dump(tree, annotate_fields=False, include_attributes=False)
+def file_digest(path: Path) -> str:
+    """Digest of one file's code: its AST dump without docstrings (comments never reach the AST)."""
+    return _parsed(path).digest
 
 
 def code_hash(*roots: str | Path) -> str:
@@ -151,8 +205,8 @@ def code_hash(*roots: str | Path) -> str:
     or only a comment or docstring, does not.
     """
     return _digest(
-        [("script", file_code(Path(r).resolve())) for r in roots if not _is_module(r)]
-        + [(name, file_code(module_file(name))) for name in closure(*roots)]  # type: ignore[arg-type]
+        [("script", file_digest(Path(r))) for r in roots if not _is_module(r)]
+        + [(name, file_digest(module_file(name))) for name in closure(*roots)]  # type: ignore[arg-type]
     )
 
 

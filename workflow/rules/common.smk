@@ -11,6 +11,7 @@ import pyarrow.parquet as pq
 from cinexai.attribution.registry import instance_modules, resolve
 from cinexai.config import check_config
 from cinexai.data.layout import record_files
+from cinexai import rerun
 from cinexai.rerun import canonical, code_hash, only
 
 check_config(config)
@@ -74,6 +75,7 @@ def annotations_file():
 
 
 SCRIPTS = Path(workflow.basedir) / "workflow" / "scripts"
+rerun.CACHE_FILE = Path(".snakemake/cinexai/code-digests.json")  # parse only changed files
 
 
 def code(script, *modules):
@@ -118,6 +120,15 @@ def score_files(kind):
 
 
 FIG = config["figures"]
+#: Cases whose figures go into the report (the case index links every case).
+FEATURED = [str(c) for c in FIG["featured_cases"]]
+#: What render_case reads of the figure settings (not featured_cases: featuring one case does
+#: not redraw the others).
+FIGURE_CFG = only(
+    FIG, "dpi", "mesh_resolution", "method", "paper_speed_mm_s", "postprocessing", "tick_ms"
+)
+#: The plotly.js that non-featured case pages share, in the cases folder.
+PLOTLY_JS = "plotly.min.js"
 
 
 def case_figures(wildcards=None):

@@ -1,5 +1,8 @@
 rule case_figures:
-    """Paper Fig. 3 (12-lead clinical grid) and Fig. 4 (3D CineECG in a heart) for one case."""
+    """Paper Fig. 3 (12-lead clinical grid) and Fig. 4 (3D CineECG in a heart) for one case.
+
+    Not in the report (the case index links them); featured cases: featured_case_figures.
+    """
     input:
         windows=f"{RES}/data/windows.parquet",
         cineecg=f"{RES}/data/cineecg.parquet",
@@ -8,6 +11,30 @@ rule case_figures:
         predictions_cineecg=f"{RES}/models/cineecg/predictions.parquet",
         attributions=figure_attributions,
         scores=figure_scores,
+    output:
+        ecg12=f"{RES}/figures/cases/{{case}}/ecg12.png",
+        ecg12_svg=f"{RES}/figures/cases/{{case}}/ecg12.svg",
+        cineecg=f"{RES}/figures/cases/{{case}}/cineecg.png",
+        html=f"{RES}/figures/cases/{{case}}/cineecg.html",
+    log:
+        logfile("figures/{case}"),
+    benchmark:
+        benchfile("figures/{case}")
+    wildcard_constraints:
+        case=rf"(?!(?:{alternatives(FEATURED)})$)\d+",
+    conda:
+        "../../envs/figures.yaml"
+    params:
+        cfg=FIGURE_CFG,
+        attributions_root=f"{RES}/attributions",
+        scores_root=f"{RES}/scores",
+        plotly_js=f"../{PLOTLY_JS}",  # the copy the case pages share (plotly_js rule)
+        code=code("case_figures"),
+    script:
+        "../scripts/case_figures.py"
+
+
+use rule case_figures as featured_case_figures with:
     output:
         ecg12=report(
             f"{RES}/figures/cases/{{case}}/ecg12.png",
@@ -28,37 +55,48 @@ rule case_figures:
             subcategory="{case}",
             caption="../report/cineecg_html.rst",
         ),
-    log:
-        logfile("figures/{case}"),
-    benchmark:
-        benchfile("figures/{case}")
     wildcard_constraints:
-        case=r"\d+",
+        case=alternatives(FEATURED),
+    params:
+        cfg=FIGURE_CFG,
+        attributions_root=f"{RES}/attributions",
+        scores_root=f"{RES}/scores",
+        plotly_js="inline",  # self-contained: a report item
+        code=code("case_figures"),
+
+
+rule plotly_js:
+    """The plotly.js of the installed plotly, once for all case pages (no network)."""
+    output:
+        f"{RES}/figures/cases/{PLOTLY_JS}",
+    log:
+        logfile("figures/plotly_js"),
+    benchmark:
+        benchfile("figures/plotly_js")
     conda:
         "../../envs/figures.yaml"
     params:
-        cfg=only(
-            FIG,
-            "dpi",
-            "mesh_resolution",
-            "method",
-            "paper_speed_mm_s",
-            "postprocessing",
-            "tick_ms",
-        ),
-        attributions_root=f"{RES}/attributions",
-        scores_root=f"{RES}/scores",
-        code=code("case_figures"),
+        code=code("plotly_js"),
     script:
-        "../scripts/case_figures.py"
+        "../scripts/plotly_js.py"
 
 
 rule figure_index:
-    """One offline page linking every case's figures (the cases are known after the masks checkpoint)."""
+    """The case index: a sortable table with thumbnails linking every case's figures, offline."""
     input:
-        case_figures,
+        figures=case_figures,
+        plotly=f"{RES}/figures/cases/{PLOTLY_JS}",
+        masks=f"{RES}/data/masks.parquet",
+        database=f"{dataset_dir()}/ptbxl_database.csv",
+        predictions_ecg12=f"{RES}/models/ecg12/predictions.parquet",
+        predictions_cineecg=f"{RES}/models/cineecg/predictions.parquet",
+        scores=figure_scores,
     output:
-        f"{RES}/figures/cases/index.html",
+        report(
+            f"{RES}/figures/cases/index.html",
+            category="Cases",
+            caption="../report/case_index.rst",
+        ),
     log:
         logfile("figures/index"),
     benchmark:

@@ -15,4 +15,5 @@ with logged(snakemake):
         scores_root=snakemake.params.scores_root,
         out_dir=Path(snakemake.output.ecg12).parent,
         cfg=snakemake.params.cfg,
+        plotly_js=snakemake.params.plotly_js,
     )

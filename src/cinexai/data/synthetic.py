@@ -83,7 +83,6 @@ from cinexai.data import dipole
 from cinexai.evaluation.annotations import REQUIRED_COLUMNS as ANNOTATION_COLUMNS
 from cinexai.io import package_versions, write_json
 from cinexai.leads import INDEPENDENT_LEADS, LEADS, twelve_from_eight
-from cinexai.rerun import code_hash
 
 log = logging.getLogger(__name__)
 
@@ -634,7 +633,6 @@ def generate(
                 "config": cfg,
                 "n_records_target": n_records_target,
                 "counts": {f"{c}/{f}": int(v) for (c, f), v in counts.items()},
-                "code_hash": code_hash("cinexai.data.synthetic"),
                 "versions": package_versions(),
             },
             tmp / "generator.json",

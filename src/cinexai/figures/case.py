@@ -20,7 +20,12 @@ import pandas as pd
 from cinexai.cineecg.geometry import BiventricularModel
 from cinexai.evaluation.annotations import pooled_masks
 from cinexai.evaluation.postprocessing import REGISTRY, align_sign
-from cinexai.figures.cineecg3d import CineFigureData, plot_cineecg_html, plot_cineecg_png
+from cinexai.figures.cineecg3d import (
+    INLINE,
+    CineFigureData,
+    plot_cineecg_html,
+    plot_cineecg_png,
+)
 from cinexai.figures.ecg12 import plot_ecg12
 from cinexai.figures.summary import render_summary
 from cinexai.io import read_signals, read_table
@@ -137,8 +142,11 @@ def render_case(
     scores_root: PathLike,
     out_dir: PathLike,
     cfg: Mapping[str, Any],
+    plotly_js: str = INLINE,
 ) -> None:
     """Write ``out_dir/{ecg12.png, ecg12.svg, cineecg.png, cineecg.html}`` for one annotated case.
+
+    ``plotly_js``: how ``cineecg.html`` loads plotly.js (:func:`plot_cineecg_html`).
 
     ``cfg`` is ``config["figures"]`` (schema defaults filled): ``method`` (instance name),
     ``postprocessing``, ``paper_speed_mm_s``, ``dpi``, ``tick_ms``, ``mesh_resolution``.
@@ -214,4 +222,4 @@ def render_case(
         tick_ms=float(cfg["tick_ms"]),
     )
     plot_cineecg_png(data, out_dir / "cineecg.png", dpi=int(cfg["dpi"]))
-    plot_cineecg_html(data, out_dir / "cineecg.html")
+    plot_cineecg_html(data, out_dir / "cineecg.html", plotly_js)
