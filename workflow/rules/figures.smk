@@ -21,7 +21,7 @@ rule case_figures:
     benchmark:
         benchfile("figures/{case}")
     wildcard_constraints:
-        case=rf"(?!(?:{alternatives(FEATURED)})$)\d+",
+        case=rf"(?!(?:{alternatives(FEATURED)})(?!\d))\d+",  # not a featured one
     conda:
         "../../envs/figures.yaml"
     params:
