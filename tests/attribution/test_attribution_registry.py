@@ -142,3 +142,10 @@ def test_checks_of_any_of_and_matches() -> None:
     assert l1("num_features(x)").startswith("must be false, a number >= 0")
     assert l1(True) is not None and l1(-1) is not None
     assert registry.matches("a+")("b") == "must match 'a+'"
+
+
+def test_instance_modules_name_the_method_and_the_model_variant() -> None:
+    assert registry.instance_modules("lime", {}) == ["cinexai.attribution.lime_method"]
+    assert registry.instance_modules(
+        "ig_random", {"method": "integrated_gradients", "model": "randomized"}
+    ) == ["cinexai.attribution.integrated_gradients", "cinexai.models.randomize"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import zipfile
 
 import numpy as np
 import pandas as pd
@@ -178,7 +179,9 @@ def test_editing_one_method_module_reruns_only_that_method(project):
 
     module = project / "src" / (module_of("lime").replace(".", "/") + ".py")
     original = module.read_text()
-    module.write_text(original + "\n# an edit that changes the module's source\n")
+    module.write_text(
+        original + "\nEDITED = True  # a code edit (a comment alone reruns nothing)\n"
+    )
     try:
         proc = snakemake(project, "-n", "--configfile", ".test/config.yaml")
         _lime_only(planned_jobs(proc.stdout + proc.stderr))
@@ -189,6 +192,11 @@ def test_editing_one_method_module_reruns_only_that_method(project):
 def test_snakemake_report_collects_tables_and_figures(project):
     snakemake(project, "--configfile", ".test/config.yaml", "--report", "report.zip")
     assert (project / "report.zip").stat().st_size > 10_000
+    with zipfile.ZipFile(project / "report.zip") as report:
+        names = report.namelist()
+    assert any(n.endswith("/index.html") and "/data/raw/" in n for n in names), names
+    # no case is featured in the tiny config: no per-case figure is in the report
+    assert not any(n.endswith(("/ecg12.png", "/cineecg.html")) for n in names), names
 
 
 def test_input_maps_diagnostic_scores_model_free_maps(project):
