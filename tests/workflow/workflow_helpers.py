@@ -13,10 +13,10 @@ REPO = Path(__file__).resolve().parents[2]
 COPIED = ("Snakefile", "config.yaml", "workflow", "src", "envs", ".test")
 
 
-def copy_project(dest: Path) -> Path:
+def copy_project(dest: Path, repo: Path = REPO) -> Path:
     """Copy what the workflow needs (not results, venv or git) so a test can edit it freely."""
     for name in COPIED:
-        src = REPO / name
+        src = repo / name
         if src.is_dir():
             shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
         else:
