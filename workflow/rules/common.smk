@@ -58,8 +58,8 @@ def dataset_dir():
 
 
 def ptbxl_record_files():
-    """A user's PTB-XL record files and statements (inputs of ingest: replacing one reruns it);
-    none for the synthetic dataset, whose folder is generate_synthetic's output."""
+    """The files of a user's PTB-XL folder that ingest reads (replacing, adding or removing one
+    reruns it); none for the synthetic dataset, whose folder is generate_synthetic's output."""
     if config["dataset"] == "synthetic":
         return []
     return record_files(dataset_dir(), config["data"]["sampling_rate"])
@@ -79,7 +79,7 @@ rerun.CACHE_FILE = Path(".snakemake/cinexai/code-digests.json")  # parse only ch
 
 
 def code(script, *modules):
-    """Hash of what a rule runs: its script, the script's import closure inside cinexai and
+    """Hash of the code a job runs -- its script, the script's import closure inside cinexai and
     ``modules`` (imported by name at run time); editing any of them reruns that rule's jobs."""
     return code_hash(SCRIPTS / f"{script}.py", *modules)
 

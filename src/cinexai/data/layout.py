@@ -18,16 +18,19 @@ RECORD_SUFFIXES = (".hea", ".dat")
 
 
 def record_files(ptbxl_dir: str | Path, sampling_rate: int) -> list[str]:
-    """The statements table and every record's WFDB files at ``sampling_rate``, database order.
+    """The statements table and every record's WFDB files at ``sampling_rate`` that exist, in
+    database order.
 
-    An unknown sampling rate or a database without the column is left to ingest to report.
+    A missing file is left out: ingest reports a missing table and excludes a missing record with
+    its reason, and adding the file later changes the list (so the rule reruns). An unknown
+    sampling rate or a database without the column is also left to ingest to report.
     """
     root = Path(ptbxl_dir)
     column = FILENAME_COLUMN.get(int(sampling_rate))
-    files = [str(root / STATEMENTS)]
+    files = [root / STATEMENTS]
     with (root / DATABASE).open(newline="") as handle:
         for row in csv.DictReader(handle):
             name = (row.get(column) or "").strip() if column else ""
             if name:
-                files += [str(root / f"{name}{suffix}") for suffix in RECORD_SUFFIXES]
-    return files
+                files += [root / f"{name}{suffix}" for suffix in RECORD_SUFFIXES]
+    return [str(f) for f in files if f.is_file()]
