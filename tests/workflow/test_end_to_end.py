@@ -94,6 +94,11 @@ def test_tables_controls_and_figures_exist(project):
         for name in ("ecg12.png", "ecg12.svg", "cineecg.png", "cineecg.html"):
             assert (project / RES / "figures" / "cases" / str(case) / name).stat().st_size > 0
     assert (project / RES / "figures" / "summary" / "dice_by_config.png").exists()
+    figures = project / RES / "figures" / "cases"
+    index = (figures / "index.html").read_text()
+    assert index.count('src="data:image/png;base64,') == len(cases)  # one thumbnail per case
+    assert (figures / "plotly.min.js").stat().st_size > 1_000_000  # the one shared copy
+    assert 'src="../plotly.min.js"' in (figures / str(cases[0]) / "cineecg.html").read_text()
     agreement = json.loads((tables / "agreement.json").read_text())
     assert agreement["annotators"] == ["synthetic-rater2", "synthetic-truth"]
     ceiling = agreement["human_ceiling"]["12-Lead Signal"]
