@@ -1,13 +1,16 @@
 """cinexai: the cross-modal ECG explainability grid.
 
-    generate_synthetic -> ingest -> cineecg -> tune/train [modality: ecg12, cineecg]
-    -> attribute [source: ecg12, cineecg] x [method instance]  -> map_to_cineecg [source: mapped]
-       (latent-cluster instances: fit_clusters [modality x K] -> explain_clusters, same outputs)
-    -> score [source x method x post-processing] (+ oracle control from the expert masks)
-    -> tables 1-5 + controls (optimisation pool, BCa bootstrap) -> figures, report
+    generate_synthetic -> ingest -> cineecg
+    -> tune/train [modality: ecg12, cineecg] x [arch: resnet, imn] -> classifier table
+    -> attribute [source: ecg12, cineecg] x [arch] x [method instance on that arch]
+       -> map_to_cineecg [source: mapped, per arch]
+       (latent-cluster instances, resnet only: fit_clusters [modality x K] -> explain_clusters)
+    -> score [source x arch x method x post-processing] (+ oracle control from the expert masks)
+    -> tables 1-5, controls, families (optimisation pool over all archs, BCa) -> figures, report
 
 Each stage is one file in workflow/rules/; final_targets() in common.smk expands the grid from
-config.yaml; all logic lives in the cinexai package (src/cinexai/).
+config.yaml with the grid's concepts (sources, architectures, where each method runs) from
+src/cinexai/grid.py; all logic lives in the cinexai package (src/cinexai/).
 """
 
 from snakemake.utils import min_version, validate

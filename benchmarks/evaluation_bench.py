@@ -112,8 +112,12 @@ def attribution(
             "phi": phi.ravel().astype(np.float32),
         }
     )
-    path = root / f"attributions/source={source}/method={method}/part-0.parquet"
-    write_table(df, path, {"source": source, "method": method, "registered_method": method})
+    path = root / f"attributions/source={source}/arch=resnet/method={method}/part-0.parquet"
+    write_table(
+        df,
+        path,
+        {"source": source, "arch": "resnet", "method": method, "registered_method": method},
+    )
     return path
 
 

@@ -155,7 +155,7 @@ def main() -> None:
         for modality in CHANNELS:
             (root / modality).mkdir()
             signals, records = write_random(root / modality, modality)
-            for name, p in architectures(cfg["search_space"]).items():
+            for name, p in architectures(cfg["architectures"]["resnet"]).items():
                 sec = seconds_per_epoch(signals, records, modality, p, args.epochs, device)
                 arch = f"{name} ({p['depth']}/{p['width']}/{p['kernel_size']}/{p['batch_size']})"
                 print(f"| {modality} | {arch} | {sec:.3f} | {sec * tuning_epochs:.1f} |")

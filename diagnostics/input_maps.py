@@ -49,7 +49,7 @@ def main() -> None:
             write_table(
                 long_table(cases.ids, sig.channels, t, t * 1000.0 / sig.fs, phi.astype(np.float32)),
                 ecg12,
-                {"source": "ecg12", "method": name, "registered_method": name},
+                {"source": "ecg12", "arch": "resnet", "method": name, "registered_method": name},
             )
             mapped = Path(tmp) / f"{name}_mapped.parquet"
             map_file(ecg12_attr=ecg12, out=mapped)
@@ -58,7 +58,7 @@ def main() -> None:
                 score(
                     attributions=path,
                     masks=res / "data/masks.parquet",
-                    predictions=res / "models/ecg12/predictions.parquet",
+                    predictions=res / "models/ecg12/resnet/predictions.parquet",
                     out=out,
                     out_sweep=Path(tmp) / "sweep.parquet",
                     postprocessing=args.postprocessing,

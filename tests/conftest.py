@@ -118,3 +118,27 @@ CFG = {"pca_components": 6, "max_timestamps": 3000, "n_trees": 15, "max_iter": 1
 @pytest.fixture(scope="session")
 def cluster_cfg() -> dict:
     return dict(CFG)
+
+
+@pytest.fixture(scope="session")
+def fit_state(cluster_problem: Problem, cluster_cfg: dict):
+    """Fit the latent clusterer and forest of ``cluster_problem`` (cheap settings) into ``out``."""
+    from cinexai.clusters.fit import fit
+
+    def run(out: Path, n_clusters: int, instance: str, **overrides) -> Path:
+        fit(
+            **{
+                "signals": cluster_problem.signals,
+                "records": cluster_problem.records,
+                "model": cluster_problem.model,
+                "out": out,
+                "n_clusters": n_clusters,
+                "instances": [instance],
+                "cfg": cluster_cfg,
+                "seed": 0,
+                **overrides,
+            }
+        )
+        return out
+
+    return run

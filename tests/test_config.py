@@ -242,11 +242,68 @@ def test_method_parameter_check_names_the_instance_key(default_config):
     ],
 )
 def test_search_ranges_rejected_naming_the_key(default_config, key, value, message):
-    default_config["models"]["search_space"][key] = value
+    default_config["models"]["architectures"]["resnet"][key] = value
     validate_schema(default_config)
     with pytest.raises(ConfigError) as info:
         check_config(default_config)
-    assert str(info.value) == f"config key 'models.search_space.{key}': {message}"
+    assert str(info.value) == f"config key 'models.architectures.resnet.{key}': {message}"
+
+
+def test_imn_search_range_rejected_naming_architecture_and_key(default_config):
+    default_config["models"]["architectures"]["imn"]["l1_lambda"] = [0, 0.001]
+    with pytest.raises(ConfigError, match=r"'models\.architectures\.imn\.l1_lambda': need low > 0"):
+        check_config(default_config)
+
+
+def test_unknown_architecture_and_incomplete_space_rejected_by_the_schema(default_config):
+    config = copy.deepcopy(default_config)
+    config["models"]["architectures"]["vit"] = {}
+    with pytest.raises(ConfigError, match="'vit' was unexpected|does not match any of the regexes"):
+        validate_schema(config)
+    del default_config["models"]["architectures"]["imn"]["l1_lambda"]
+    with pytest.raises(ConfigError, match="models.architectures.imn"):
+        validate_schema(default_config)
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (
+            lambda c: c["methods"]["imn_weights"].update(architectures=["resnet"]),
+            "config key 'methods.imn_weights.architectures': method 'imn_weights' is only "
+            "defined for architecture(s) ['imn'], not 'resnet'",
+        ),
+        (
+            lambda c: c["methods"]["latent_clusters_k4"].update(architectures=["imn"]),
+            "config key 'methods.latent_clusters_k4.architectures': method 'latent_clusters' is "
+            "only defined for architecture(s) ['resnet'], not 'imn'",
+        ),
+        (
+            lambda c: (
+                c["methods"].update(my_w={"method": "imn_weights"})
+                or c["models"]["architectures"].pop("imn")
+            ),
+            "config key 'methods.imn_weights': method 'imn_weights' is only defined for "
+            "architecture(s) ['imn'], none of which is in models.architectures ['resnet']",
+        ),
+        (
+            lambda c: c["figures"].update(intrinsic_method="lime"),
+            "config key 'figures.intrinsic_method': 'lime' is not an imn_weights instance",
+        ),
+        (
+            lambda c: c["figures"].update(method="imn_weights"),
+            "config key 'figures.method': 'imn_weights' does not run on architecture 'resnet'",
+        ),
+    ],
+)
+def test_method_on_an_architecture_it_is_not_defined_for_is_rejected(
+    default_config, mutate, message
+):
+    """Naming the instance and the architecture (grid.py decides where a method runs)."""
+    mutate(default_config)
+    with pytest.raises(ConfigError) as info:
+        check_config(default_config)
+    assert message in str(info.value)
 
 
 @pytest.mark.parametrize(

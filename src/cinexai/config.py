@@ -1,14 +1,13 @@
 """Configuration: schema defaults and validation, and the checks a JSON schema cannot express.
 
 The schema (``cinexai/schemas/config.schema.yaml``, shipped as package data) is the one home of
-every default: :func:`fill_defaults` gives each absent key its schema ``default:`` (nested
-sections too, as Snakemake's ``validate(..., set_default=True)`` does), so a config file names
-only what it changes. The schema rejects unknown keys and bad values; :func:`check_config` checks
-the relations between keys (split sums to 1, every method instance names a registered method with
-valid parameter values, search ranges are ordered, controls, Table 4 and figure settings name grid
-members, sources have a model, PTB-XL has its folder) and that given paths exist. Each failure
-raises :class:`ConfigError` naming the key.
-"""
+every default: :func:`fill_defaults` gives each absent key its schema ``default:`` (nested sections
+too, as Snakemake's ``validate(..., set_default=True)`` does), so a config file names only what it
+changes. The schema rejects unknown keys and bad values; :func:`check_config` checks the relations
+between keys (split sums to 1, every method instance names a registered method with valid parameter
+values on an architecture it is defined for, search ranges are ordered, controls, Table 4 and
+figure settings name grid members, sources have a model, PTB-XL has its folder) and that given
+paths exist. Each failure raises :class:`ConfigError` naming the key."""
 
 from __future__ import annotations
 
@@ -79,8 +78,10 @@ def check_config(config: dict[str, Any]) -> None:
             f"config key 'models.augment.time_mask.width_ms': need lo <= hi <= "
             f"data.window_ms ({config['data']['window_ms']}), got {mask['width_ms']}"
         )
-    check_search_space(config["models"].get("search_space") or {})
+    for arch, space in config["models"]["architectures"].items():
+        check_search_space(space or {}, arch)
     check_methods(config["methods"])
+    check_architectures(config)
     for name, entry in config["methods"].items():
         check_cluster_instance(name, entry or {})
     check_table4(config)
@@ -96,6 +97,7 @@ def check_config(config: dict[str, Any]) -> None:
             f"config key 'figures.method': '{config['figures']['method']}' is not a "
             "method instance in 'methods'"
         )
+    check_figure_methods(config)
     if config["figures"]["postprocessing"] not in config["postprocessing"]:
         raise ConfigError("config key 'figures.postprocessing': not in 'postprocessing'")
     missing = set(config["attribution"]["sources"]) - set(config["models"]["modalities"])
@@ -140,8 +142,46 @@ def check_methods(methods: dict[str, Any]) -> None:
             raise ConfigError(f"config key 'methods.{name}': {exc.args[0]}") from None
 
 
+def check_architectures(config: dict[str, Any]) -> None:
+    """Every instance runs on a configured architecture its method is defined on (grid.py)."""
+    from cinexai import grid
+
+    try:
+        grid.check_grid(config)
+    except ValueError as exc:
+        key, _, reason = str(exc).partition(": ")
+        raise ConfigError(f"config key '{key}': {reason}") from None
+
+
+def check_figure_methods(config: dict[str, Any]) -> None:
+    """``figures.method`` runs on ``figures.architecture``; ``figures.intrinsic_method`` is an
+    ``imn_weights`` instance on a configured ``imn`` architecture."""
+    from cinexai import grid
+    from cinexai.attribution.registry import resolve
+
+    fig, methods = config["figures"], config["methods"]
+    arch = fig["architecture"]
+    if arch not in grid.architectures(config):
+        raise ConfigError(
+            f"config key 'figures.architecture': {arch!r} is not in models.architectures"
+        )
+    if arch not in grid.instance_architectures(fig["method"], methods[fig["method"]], config):
+        raise ConfigError(
+            f"config key 'figures.method': '{fig['method']}' does not run on architecture "
+            f"{arch!r} (figures.architecture)"
+        )
+    intrinsic = fig["intrinsic_method"]
+    if intrinsic is None:
+        return
+    where = "config key 'figures.intrinsic_method'"
+    if intrinsic not in methods or resolve(intrinsic, methods[intrinsic])[0] != "imn_weights":
+        raise ConfigError(f"{where}: '{intrinsic}' is not an imn_weights instance in 'methods'")
+    if "imn" not in grid.instance_architectures(intrinsic, methods[intrinsic], config):
+        raise ConfigError(f"{where}: '{intrinsic}' needs the imn architecture (or null)")
+
+
 class SearchRange(NamedTuple):
-    """Bounds of one Optuna range ``[low, high]`` of ``models.search_space``."""
+    """Bounds of one Optuna range ``[low, high]`` of ``models.architectures.{arch}``."""
 
     integers: bool  # Optuna draws integers (suggest_int)
     low_min: float  # low must be >= this (> this when ``exclusive``)
@@ -154,16 +194,17 @@ SEARCH_RANGES = {
     "width": SearchRange(integers=True, low_min=1),
     "dropout": SearchRange(integers=False, low_min=0, below_one=True),
     "lr": SearchRange(integers=False, low_min=0, exclusive=True),  # drawn log-uniform
+    "l1_lambda": SearchRange(integers=False, low_min=0, exclusive=True),  # drawn log-uniform
 }
 
 
-def check_search_space(space: dict[str, Any]) -> None:
+def check_search_space(space: dict[str, Any], arch: str) -> None:
     """Optuna's ranges are ``[low, high]`` with low <= high, integers where Optuna draws ints."""
     for key, rng in SEARCH_RANGES.items():
         if key not in space:
             continue
         low, high = space[key]
-        where = f"config key 'models.search_space.{key}'"
+        where = f"config key 'models.architectures.{arch}.{key}'"
         if low > high:
             raise ConfigError(f"{where}: need [low, high] with low <= high, got {space[key]}")
         if rng.integers and not all(float(v).is_integer() for v in (low, high)):

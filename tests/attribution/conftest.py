@@ -13,6 +13,7 @@ from cinexai.attribution import base
 from cinexai.io import write_signals, write_table
 from cinexai.leads import CINE_CHANNELS, LEADS
 from cinexai.models.checkpoint import save_model
+from cinexai.models.imn import IMN
 from cinexai.models.resnet import ResNet1d
 
 T = 40  # samples per window in the unit tests (the model accepts any length)
@@ -29,6 +30,12 @@ def make_model(in_channels: int, seed: int = 0, n_samples: int = T) -> ResNet1d:
     return ResNet1d(
         in_channels, n_samples=n_samples, depth=1, width=8, kernel_size=5, dropout=0.0
     ).eval()
+
+
+def make_imn(in_channels: int, seed: int = 0) -> IMN:
+    """A small randomly initialised IMN in eval mode."""
+    torch.manual_seed(seed)
+    return IMN(in_channels, n_samples=T, width=4, kernel_size=5, dropout=0.0).eval()
 
 
 def make_context(
@@ -50,6 +57,7 @@ class Helpers:
     """Factories shared by the attribution tests (a fixture, so no test-package imports)."""
 
     model = staticmethod(make_model)
+    imn = staticmethod(make_imn)
     context = staticmethod(make_context)
     inputs = staticmethod(make_inputs)
 

@@ -99,7 +99,8 @@ def test_declarations_are_read_without_importing_the_method_modules() -> None:
         "from cinexai.attribution import registry\n"
         "for name in registry.available():\n"
         "    registry.resolve(name, {})\n"
-        "heavy = ('torch', 'captum', 'shap', 'lime', 'sklearn', 'cinexai.attribution.lime_method')\n"
+        "heavy = ('torch', 'captum', 'shap', 'lime', 'sklearn', 'cinexai.attribution.lime_method',\n"
+        "         'cinexai.attribution.imn_weights', 'cinexai.models.imn')\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in heavy or m in heavy))\n"
     )
     out = subprocess.run(
@@ -113,10 +114,11 @@ def test_read_declarations_equal_the_registered_ones() -> None:
         declared = registry.get(name)
         module = importlib.import_module(declared.module)
         (read,) = [s for s in registry.declarations(Path(module.__file__), module.__name__)]
-        assert (read.name, read.defaults, read.model_free) == (
+        assert (read.name, read.defaults, read.model_free, read.intrinsic) == (
             name,
             declared.defaults,
             declared.model_free,
+            declared.intrinsic,
         )
         assert set(read.params) == set(declared.params)
         for key, value in read.defaults.items():
@@ -149,3 +151,16 @@ def test_instance_modules_name_the_method_and_the_model_variant() -> None:
     assert registry.instance_modules(
         "ig_random", {"method": "integrated_gradients", "model": "randomized"}
     ) == ["cinexai.attribution.integrated_gradients", "cinexai.models.randomize"]
+
+
+def test_the_imns_intrinsic_method_is_read_from_source_with_its_keywords() -> None:
+    """``intrinsic=True`` and the instance's ``architectures`` key need no import; the IMN's
+    re-initialised hypernetwork control goes through the randomisation module like any other."""
+    spec = registry.get("imn_weights")
+    assert spec.intrinsic and not registry.get("integrated_gradients").intrinsic
+    cfg = {"method": "imn_weights", "model": "randomized", "architectures": ["imn"]}
+    assert registry.resolve("imn_rnd", cfg) == ("imn_weights", {"read": "contribution"})
+    assert registry.instance_modules("imn_rnd", cfg) == [
+        "cinexai.attribution.imn_weights",
+        "cinexai.models.randomize",
+    ]

@@ -10,24 +10,14 @@ from cinexai.attribution import registry
 from cinexai.attribution.base import AttributionContext
 from cinexai.attribution.latent_clusters import explain
 from cinexai.clusters import latent
-from cinexai.clusters.fit import fit
 from cinexai.io import read_metadata, read_table
 
 
 @pytest.fixture(scope="module")
-def fitted(cluster_problem, cluster_cfg, tmp_path_factory):
+def fitted(cluster_problem, fit_state, tmp_path_factory):
     state = tmp_path_factory.mktemp("lc") / "state.npz"
     p = cluster_problem
-    fit(
-        signals=p.signals,
-        records=p.records,
-        model=p.model,
-        out=state,
-        n_clusters=3,
-        instances=["lc3"],
-        cfg=cluster_cfg,
-        seed=0,
-    )
+    fit_state(state, 3, "lc3")
     return p, state
 
 

@@ -8,21 +8,11 @@ import numpy as np
 import pandas as pd
 
 from cinexai.clusters.fidelity import fidelity
-from cinexai.clusters.fit import fit
 
 
-def test_fidelity_on_the_test_split(cluster_problem, cluster_cfg, tmp_path) -> None:
+def test_fidelity_on_the_test_split(cluster_problem, cluster_cfg, fit_state, tmp_path) -> None:
     state = tmp_path / "state.npz"
-    fit(
-        signals=cluster_problem.signals,
-        records=cluster_problem.records,
-        model=cluster_problem.model,
-        out=state,
-        n_clusters=3,
-        instances=["latent_clusters_k3"],
-        cfg=cluster_cfg,
-        seed=0,
-    )
+    fit_state(state, 3, "latent_clusters_k3")
     result, table = tmp_path / "fidelity.json", tmp_path / "contingency.csv"
     fidelity(
         signals=cluster_problem.signals,
@@ -44,18 +34,11 @@ def test_fidelity_on_the_test_split(cluster_problem, cluster_cfg, tmp_path) -> N
     assert counts["count"].sum() == 16 * 200
 
 
-def test_fidelity_without_truth_reports_no_ami(cluster_problem, cluster_cfg, tmp_path) -> None:
+def test_fidelity_without_truth_reports_no_ami(
+    cluster_problem, cluster_cfg, fit_state, tmp_path
+) -> None:
     state = tmp_path / "state.npz"
-    fit(
-        signals=cluster_problem.signals,
-        records=cluster_problem.records,
-        model=cluster_problem.model,
-        out=state,
-        n_clusters=2,
-        instances=["k2"],
-        cfg=cluster_cfg,
-        seed=0,
-    )
+    fit_state(state, 2, "k2")
     result = tmp_path / "f.json"
     fidelity(
         signals=cluster_problem.signals,

@@ -8,9 +8,9 @@ import pandas as pd
 from cinexai.config import defaults
 from cinexai.evaluation.annotations import build_masks
 from cinexai.evaluation.controls import oracle
-from cinexai.evaluation.score import score
+from cinexai.evaluation.score import attribution_identity, score
 from cinexai.evaluation.tables import make_tables
-from cinexai.io import read_metadata, read_table, write_table
+from cinexai.io import read_table, write_table
 from cinexai.leads import CINE_CHANNELS, LEADS
 
 
@@ -41,6 +41,14 @@ METHODS = {
     "random": ("random", 0.0, 1.0),
     "integrated_gradients_model_randomized": ("integrated_gradients", 0.0, 1.0),
 }
+#: The IMN architecture's instances in :func:`make_grid` (its intrinsic weights align best).
+IMN_METHODS = {
+    "integrated_gradients": ("integrated_gradients", 0.7, 0.5),
+    "imn_weights": ("imn_weights", 1.5, 0.5),
+    "random": ("random", 0.0, 1.0),
+    "imn_weights_model_randomized": ("imn_weights", 0.0, 1.0),
+}
+ARCH_METHODS = {"resnet": METHODS, "imn": IMN_METHODS}
 
 
 def cohort(tmp_path):
@@ -86,9 +94,9 @@ def cohort(tmp_path):
     return read_table(tmp_path / "masks.parquet")
 
 
-def attribution(tmp_path, masks, source, method, seed):
+def attribution(tmp_path, masks, source, method, seed, arch="resnet"):
     """Phi = sign * (strength * mask + noise) on every channel of the source."""
-    registered, strength, noise = METHODS[method]
+    registered, strength, noise = ARCH_METHODS[arch][method]
     target = "ecg12" if source == "ecg12" else "cineecg"
     channels = LEADS if target == "ecg12" else CINE_CHANNELS
     m = masks[masks.modality == target]
@@ -110,20 +118,20 @@ def attribution(tmp_path, masks, source, method, seed):
                 }
             )
         )
-    path = tmp_path / f"attributions/source={source}/method={method}/part-0.parquet"
+    path = tmp_path / f"attributions/source={source}/arch={arch}/method={method}/part-0.parquet"
     write_table(
         pd.concat(frames),
         path,
-        {"source": source, "method": method, "registered_method": registered},
+        {"source": source, "arch": arch, "method": method, "registered_method": registered},
     )
     return path
 
 
 def score_configuration(tmp_path, attr, post, cfg=EVAL_CFG):
-    meta = read_metadata(attr)
+    meta = attribution_identity(attr)  # the oracle's arch comes from its hive path
     base = (
         tmp_path
-        / f"scores/source={meta['source']}/method={meta['method']}"
+        / f"scores/source={meta['source']}/arch={meta['arch']}/method={meta['method']}"
         / f"postprocessing={post}"
     )
     score(
@@ -138,17 +146,18 @@ def score_configuration(tmp_path, attr, post, cfg=EVAL_CFG):
     return base / "part-0.parquet", base / "sweep.parquet"
 
 
-def make_grid(tmp):
-    """Attributions of every (source, method) plus the oracle, scored and tabulated in ``tmp``."""
+def make_grid(tmp, archs=("resnet",), cfg=EVAL_CFG):
+    """Attributions of every (source, arch, method) plus the oracle, scored and tabulated."""
     masks = cohort(tmp)
-    attrs = [
-        attribution(tmp, masks, s, m, k)
-        for k, (s, m) in enumerate((s, m) for s in ("ecg12", "cineecg", "mapped") for m in METHODS)
+    cells = [
+        (s, a, m) for a in archs for s in ("ecg12", "cineecg", "mapped") for m in ARCH_METHODS[a]
     ]
+    attrs = [attribution(tmp, masks, s, m, k, a) for k, (s, a, m) in enumerate(cells)]
     for s in ("ecg12", "cineecg", "mapped"):
-        out = tmp / f"attributions/source={s}/method=oracle/part-0.parquet"
-        oracle(masks=tmp / "masks.parquet", source=s, out=out, cfg=EVAL_CFG, seed=0)
-        attrs.append(out)
+        for a in archs:
+            out = tmp / f"attributions/source={s}/arch={a}/method=oracle/part-0.parquet"
+            oracle(masks=tmp / "masks.parquet", source=s, out=out, cfg=cfg, seed=0)
+            attrs.append(out)
     paths = [
         score_configuration(tmp, a, p) for a in attrs for p in ("positive", "absolute", "scaled")
     ]
@@ -156,15 +165,16 @@ def make_grid(tmp):
         scores=[p for p, _ in paths],
         sweeps=[s for _, s in paths],
         out_dir=tmp / "tables",
-        cfg=EVAL_CFG,
+        cfg=cfg,
         seed=0,
     )
     return tmp, paths
 
 
-def scores(tmp, source, method, post):
+def scores(tmp, source, method, post, arch="resnet"):
     return read_table(
-        tmp / f"scores/source={source}/method={method}/postprocessing={post}/part-0.parquet"
+        tmp / f"scores/source={source}/arch={arch}/method={method}/postprocessing={post}/"
+        "part-0.parquet"
     )
 
 

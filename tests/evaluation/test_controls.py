@@ -18,9 +18,11 @@ def test_oracle_scores_near_one_and_random_near_floor(grid):
             assert scores(tmp, source, "oracle", post).dice.mean() > 0.95
         rnd = scores(tmp, source, "random", "absolute")
         assert abs(rnd.dice.mean() - rnd.floor_dice.mean()) < 0.12
-    oracle_attr = read_table(tmp / "attributions/source=ecg12/method=oracle/part-0.parquet")
+    oracle_attr = read_table(
+        tmp / "attributions/source=ecg12/arch=resnet/method=oracle/part-0.parquet"
+    )
     assert set(oracle_attr.channel) == set(LEADS)
-    meta = read_metadata(tmp / "attributions/source=ecg12/method=oracle/part-0.parquet")
+    meta = read_metadata(tmp / "attributions/source=ecg12/arch=resnet/method=oracle/part-0.parquet")
     assert meta["registered_method"] == "oracle" and meta["seed"] == 0
 
 

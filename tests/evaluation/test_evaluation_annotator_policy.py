@@ -103,7 +103,7 @@ def _scored(tmp_path, policy):
     masks, _ = _masks(tmp_path, EACH_ROWS, policy)
     phi = np.zeros((2, 200), dtype=np.float32)
     phi[:, :40] = 1.0
-    attr = tmp_path / "attributions/source=ecg12/method=m/part-0.parquet"
+    attr = tmp_path / "attributions/source=ecg12/arch=resnet/method=m/part-0.parquet"
     write_table(
         pd.DataFrame(
             {

@@ -26,7 +26,7 @@ def test_score_rows_and_columns(grid):
     assert df.mask_share.iloc[0] == pytest.approx(m["mask"].mean())
     assert m.channel.nunique() == 2
     meta = read_metadata(
-        tmp / "scores/source=ecg12/method=integrated_gradients/"
+        tmp / "scores/source=ecg12/arch=resnet/method=integrated_gradients/"
         "postprocessing=absolute/part-0.parquet"
     )
     assert meta["attribution"]["registered_method"] == "integrated_gradients"
@@ -35,7 +35,7 @@ def test_score_rows_and_columns(grid):
 
 def test_sweep_has_every_threshold_and_chosen_maximises_mean(grid):
     tmp, _ = grid
-    base = tmp / "scores/source=mapped/method=gradient_shap/postprocessing=scaled"
+    base = tmp / "scores/source=mapped/arch=resnet/method=gradient_shap/postprocessing=scaled"
     sweep = read_table(base / "sweep.parquet")
     assert len(sweep) == N_CASES * 101
     curve = sweep.groupby("threshold")["dice"].mean()
@@ -47,7 +47,7 @@ def test_sweep_has_every_threshold_and_chosen_maximises_mean(grid):
 
 def test_per_case_threshold_is_at_least_per_configuration(grid):
     tmp, _ = grid
-    attr = tmp / "attributions/source=cineecg/method=gradient_shap/part-0.parquet"
+    attr = tmp / "attributions/source=cineecg/arch=resnet/method=gradient_shap/part-0.parquet"
     out = tmp / "per_case"
     score(
         attributions=attr,
@@ -66,9 +66,15 @@ def test_per_case_threshold_is_at_least_per_configuration(grid):
 
 def test_annotated_case_without_attribution_raises_naming_it(grid, tmp_path):
     tmp, _ = grid
-    attr = read_table(tmp / "attributions/source=cineecg/method=gradient_shap/part-0.parquet")
+    attr = read_table(
+        tmp / "attributions/source=cineecg/arch=resnet/method=gradient_shap/part-0.parquet"
+    )
     path = tmp_path / "part-0.parquet"
-    write_table(attr[attr.case_id != 4], path, {"source": "cineecg", "method": "gradient_shap"})
+    write_table(
+        attr[attr.case_id != 4],
+        path,
+        {"source": "cineecg", "arch": "resnet", "method": "gradient_shap"},
+    )
     with pytest.raises(ValueError, match="annotated case 4 has no attribution rows"):
         score(
             attributions=path,
@@ -83,7 +89,7 @@ def test_annotated_case_without_attribution_raises_naming_it(grid, tmp_path):
     write_table(
         attr[~((attr.case_id == 5) & (attr.channel == "y"))],
         path,
-        {"source": "cineecg", "method": "gradient_shap"},
+        {"source": "cineecg", "arch": "resnet", "method": "gradient_shap"},
     )
     with pytest.raises(ValueError, match="case 5 lacks attribution for channel 'y'"):
         score(

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from evaluation_helpers import EVAL_CFG, N_CASES, pool_best, scores
+from evaluation_helpers import EVAL_CFG, N_CASES, make_grid, pool_best, scores
 from scipy import stats
 
 from cinexai.evaluation.bootstrap import nanmean
@@ -112,3 +112,49 @@ def test_degenerate_rows_have_reasons_and_indices_of_the_other_metrics(grid):
     idx = read_table(tmp / "tables/bootstrap_indices.parquet")
     for row in degenerate.itertuples():
         assert ((idx.table == "controls") & (idx.row == row.row)).sum() == 300
+
+
+@pytest.fixture(scope="module")
+def two_archs(tmp_path_factory):
+    """The grid on a ResNet and an IMN (its intrinsic weights align best by construction)."""
+    cfg = {**EVAL_CFG, "controls": [*EVAL_CFG["controls"], "imn_weights_model_randomized"]}
+    tmp, _ = make_grid(tmp_path_factory.mktemp("archs"), archs=("resnet", "imn"), cfg=cfg)
+    return tmp, cfg
+
+
+def test_pool_spans_architectures_and_tables_name_the_architecture(two_archs):
+    tmp, _ = two_archs
+    t1 = pd.read_csv(tmp / "tables/table1.csv")
+    assert set(t1.arch) == {"imn"} and set(t1.registered_method) == {"imn_weights"}
+    md = (tmp / "tables/table1.md").read_text()
+    assert "imn_weights / " in md and " / imn |" in md
+    t4 = pd.read_csv(tmp / "tables/table4.csv")
+    assert sorted(zip(t4.attribution, t4.arch)) == sorted(
+        (s, a)
+        for s in ("CineECG Attr.", "12-Lead (Mapped)", "12-Lead Attr.")
+        for a in ("imn", "resnet")
+    )
+    assert "architecture" in (tmp / "tables/table4.md").read_text()
+
+
+def test_families_table_per_target_with_matched_controls(two_archs):
+    tmp, cfg = two_archs
+    fam = pd.read_csv(tmp / "tables/families.csv")
+    for target in ("CineECG Signal", "12-Lead Signal"):
+        rows = fam[fam.modality == target]
+        best = rows[rows.entry == "best"].set_index("family")
+        assert list(best.index) == ["post-hoc (imn)", "post-hoc (resnet)", "intrinsic (imn)"]
+        assert best.loc["intrinsic (imn)", "registered_method"] == "imn_weights"
+        assert best.loc["post-hoc (imn)", "registered_method"] == "integrated_gradients"
+        assert best.loc["post-hoc (resnet)", "arch"] == "resnet"
+        intrinsic = rows[rows.family == "intrinsic (imn)"].set_index("entry")
+        # model-free controls and the re-initialised hypernetwork; not IG on a random ResNet
+        assert set(intrinsic.index) == {"best", "random", "oracle", "imn_weights_model_randomized"}
+        assert (intrinsic.drop(index="best").arch == "imn").all()
+        ref = intrinsic.loc["best"]
+        assert intrinsic.loc["imn_weights_model_randomized", "postprocessing"] == ref.postprocessing
+        assert ref.dice_low > intrinsic.loc["imn_weights_model_randomized", "dice_high"]
+        posthoc = rows[rows.family == "post-hoc (resnet)"].set_index("entry")
+        assert "integrated_gradients_model_randomized" in posthoc.index
+        assert "imn_weights_model_randomized" not in posthoc.index
+    assert "Floor Dice" in (tmp / "tables/families.md").read_text()

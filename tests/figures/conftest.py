@@ -33,8 +33,11 @@ def results(tmp_path: Path) -> dict[str, Path]:
         "masks": tmp_path / "data/masks.parquet",
         "attributions": tmp_path / "attributions",
         "scores": tmp_path / "scores",
-        "pred12": tmp_path / "models/ecg12/predictions.parquet",
-        "predcine": tmp_path / "models/cineecg/predictions.parquet",
+        "predictions": [
+            tmp_path / f"models/{m}/{a}/predictions.parquet"
+            for m in ("ecg12", "cineecg")
+            for a in ("resnet", "imn")
+        ],
     }
     write_signals(paths["windows"], cases, X, LEADS, FS)
     write_signals(paths["cineecg"], cases, traj, CINE_CHANNELS, FS)
@@ -90,13 +93,17 @@ def results(tmp_path: Path) -> dict[str, Path]:
                 )
     write_table(pd.concat(mask_rows, ignore_index=True), paths["masks"])
     method = "integrated_gradients_normal_ref"
-    for source, frames in attr.items():
-        write_table(
-            pd.concat(frames, ignore_index=True),
-            paths["attributions"] / f"source={source}/method={method}/part-0.parquet",
-            {"source": source, "method": method},
-        )
-    for name, probs in (("pred12", (0.99, 0.2)), ("predcine", (0.8, 0.6))):
+    # the figure method on the ResNet, the IMN's intrinsic map (here: the same maps, negated)
+    for arch, m, sign in (("resnet", method, 1.0), ("imn", "imn_weights", -1.0)):
+        for source, frames in attr.items():
+            table = pd.concat(frames, ignore_index=True)
+            table["phi"] = (sign * table["phi"]).astype(np.float32)
+            write_table(
+                table,
+                paths["attributions"] / f"source={source}/arch={arch}/method={m}/part-0.parquet",
+                {"source": source, "arch": arch, "method": m},
+            )
+    for path, probs in zip(paths["predictions"], ((0.99, 0.2), (0.9, 0.3), (0.8, 0.6), (0.7, 0.4))):
         write_table(
             pd.DataFrame(
                 {
@@ -107,19 +114,20 @@ def results(tmp_path: Path) -> dict[str, Path]:
                     "pred": np.array([p >= 0.5 for p in probs], dtype=np.int8),
                 }
             ),
-            paths[name],
+            path,
         )
     rng = np.random.default_rng(3)
     for source, target in (("ecg12", "ecg12"), ("cineecg", "cineecg"), ("mapped", "cineecg")):
-        for m in (method, "random"):
+        for arch, m in (("resnet", method), ("resnet", "random"), ("imn", "imn_weights")):
             for pp in ("positive", "absolute", "scaled"):
-                d = paths["scores"] / f"source={source}/method={m}/postprocessing={pp}"
+                d = paths["scores"] / f"source={source}/arch={arch}/method={m}/postprocessing={pp}"
                 dice = rng.uniform(0.2, 0.8, len(cases))
                 write_table(
                     pd.DataFrame(
                         {
                             "case_id": np.array(cases, dtype=np.int64),
                             "source": source,
+                            "arch": arch,
                             "method": m,
                             "postprocessing": pp,
                             "target": target,

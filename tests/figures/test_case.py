@@ -7,6 +7,7 @@ import inspect
 import numpy as np
 import pytest
 from figure_data import CASE
+from matplotlib.image import imread
 
 from cinexai.cineecg.geometry import BiventricularModel
 from cinexai.config import defaults
@@ -45,26 +46,68 @@ def test_display_map_flips_sign_for_normal_cases():
     np.testing.assert_allclose(display_map(phi, True, "positive", ok), [[1, 0, 0]])
 
 
-def _render(results, case, out):
+ROLES = {"method": ("resnet", FAST["method"]), "intrinsic": ("imn", "imn_weights")}
+
+
+def _render(results, case, out, sources=("ecg12", "cineecg", "mapped"), roles=ROLES):
+    """render_case with the declared inputs the case_figures rule passes."""
+    attributions, scores = {}, {}
+    for role, (arch, method) in roles.items():
+        for source in sources:
+            base = f"source={source}/arch={arch}/method={method}"
+            attributions[f"{role}_{source}"] = results["attributions"] / base / "part-0.parquet"
+            scores[f"{role}_{source}"] = (
+                results["scores"] / base / f"postprocessing={FAST['postprocessing']}/part-0.parquet"
+            )
     render_case(
         case_id=case,
         windows=results["windows"],
         cineecg=results["cineecg"],
-        attributions_root=results["attributions"],
         masks=results["masks"],
-        predictions_ecg12=results["pred12"],
-        predictions_cineecg=results["predcine"],
-        scores_root=results["scores"],
+        predictions=results["predictions"],
+        attributions=attributions,
+        scores=scores,
         out_dir=out,
         cfg=FAST,
     )
 
 
-def test_render_case_writes_the_four_files(results, tmp_path):
+def test_render_case_writes_the_five_files(results, tmp_path):
     _render(results, CASE, tmp_path / "fig")
-    for name in ("ecg12.png", "ecg12.svg", "cineecg.png", "cineecg.html"):
+    for name in ("ecg12.png", "ecg12.svg", "cineecg.png", "cineecg.html", "compare.png"):
         assert (tmp_path / "fig" / name).stat().st_size > 1000, name
     assert f"Case {CASE}" in (tmp_path / "fig" / "ecg12.svg").read_text()
+
+
+@pytest.mark.parametrize(
+    "sources", [("ecg12", "mapped"), ("ecg12", "cineecg")], ids=["ecg12_only", "no_mapped"]
+)
+def test_render_case_draws_the_sources_a_grid_has(results, tmp_path, sources):
+    """models.modalities: [ecg12] and attribution.mapped: false grids draw their figures."""
+    _render(results, CASE, tmp_path / "fig", sources=sources)
+    for name in ("ecg12.png", "cineecg.png", "cineecg.html", "compare.png"):
+        assert (tmp_path / "fig" / name).stat().st_size > 1000, name
+
+
+def test_compare_figure_shows_the_intrinsic_map_beside_the_post_hoc_one(results, tmp_path):
+    _render(results, CASE, tmp_path / "both")
+    _render(results, CASE, tmp_path / "one", roles={"method": ROLES["method"]})
+    both, one = imread(tmp_path / "both" / "compare.png"), imread(tmp_path / "one" / "compare.png")
+    assert both.shape[0] > one.shape[0]  # a second row of panels: the IMN's intrinsic map
+
+
+def test_display_map_uses_the_post_processing_registry(monkeypatch):
+    """A new post-processing is drawn as it is scored (not re-implemented as absolute)."""
+    from cinexai.evaluation import postprocessing
+
+    def squared(phi, valid, extend=False):
+        out = postprocessing.absolute(phi, valid, extend) ** 2
+        return out
+
+    monkeypatch.setitem(postprocessing.REGISTRY, "squared", squared)
+    phi = np.array([[-2.0, 1.0], [0.5, 4.0]])
+    shown = display_map(phi, False, "squared", np.array([True, False]))
+    np.testing.assert_allclose(shown, [[1.0, 0.25], [0.0625, 1.0]])
 
 
 def test_render_case_names_a_missing_case(results, tmp_path):

@@ -20,6 +20,7 @@ from cinexai.io import write_table
 
 CHROMEDRIVER = "/usr/bin/chromedriver"
 METHOD, PP = "integrated_gradients_normal_ref", "absolute"
+SOURCES = ("ecg12", "cineecg", "mapped")
 #: A URL the page would fetch from the network.
 REMOTE = re.compile(r"""(?:src|href)\s*=\s*["'](?:https?:)?//""", re.IGNORECASE)
 
@@ -50,25 +51,26 @@ def index(results, tmp_path) -> tuple[Path, dict]:
                 "pred": np.array([1, 1], dtype=np.int8),
             }
         ),
-        results["pred12"],
+        results["predictions"][0],  # the 12-lead ResNet
     )
+    cells = [(s, "resnet", METHOD) for s in SOURCES] + [(s, "imn", "imn_weights") for s in SOURCES]
     scores = [
-        results["scores"] / f"source={s}/method={METHOD}/postprocessing={PP}/part-0.parquet"
-        for s in ("ecg12", "cineecg", "mapped")
+        results["scores"] / f"source={s}/arch={a}/method={m}/postprocessing={PP}/part-0.parquet"
+        for s, a, m in cells
     ]
     out = root / "index.html"
     write_index(
         figures=figures,
         masks=results["masks"],
         database=database,
-        predictions_ecg12=results["pred12"],
-        predictions_cineecg=results["predcine"],
+        predictions=results["predictions"],
         scores=scores,
+        architecture="resnet",
         out=out,
     )
     dice = {
-        s: pd.read_parquet(p).set_index("case_id")["dice"].to_dict()
-        for s, p in zip(("ecg12", "cineecg", "mapped"), scores, strict=True)
+        cell: pd.read_parquet(p).set_index("case_id")["dice"].to_dict()
+        for cell, p in zip(cells, scores, strict=True)
     }
     return out, dice
 
@@ -88,20 +90,25 @@ def test_index_rows_hold_what_a_clinician_sorts_by(index):
         "12-lead figure",
         "diagnosis (expert)",
         "family",
-        "P(abnormal) 12-lead",
-        "P(abnormal) CineECG",
-        "prediction (12-lead)",
+        "P(abnormal) 12-lead resnet",
+        "P(abnormal) 12-lead imn",
+        "P(abnormal) CineECG resnet",
+        "P(abnormal) CineECG imn",
+        "prediction (12-lead resnet)",
         "agreement",
-        "Dice ecg12",
-        "Dice cineecg",
-        "Dice mapped",
+        *(f"Dice {s} resnet {METHOD}" for s in SOURCES),
+        *(f"Dice {s} imn imn_weights" for s in SOURCES),
     ]
     pattern = r'<tr><td data-sort="(\d+)".*?</tr>'
     rows = {int(m.group(1)): m.group(0) for m in re.finditer(pattern, text)}
     assert set(rows) == {CASE, 7}
     assert "LAFB" in rows[CASE] and "NORM" in rows[7]
     assert ">agrees<" in rows[CASE] and 'class="disagrees"' in rows[7]
-    assert f"{dice['mapped'][7]:.2f}" in rows[7] and f"{dice['ecg12'][CASE]:.2f}" in rows[CASE]
+    cells = [re.findall(r'data-sort="([^"]*)"', rows[case])[-6:] for case in (CASE, 7)]
+    for case, sorts in zip((CASE, 7), cells, strict=True):
+        expected = [dice[(s, "resnet", METHOD)][case] for s in SOURCES]
+        expected += [dice[(s, "imn", "imn_weights")][case] for s in SOURCES]
+        assert [float(v) for v in sorts] == pytest.approx(expected, abs=1e-6)
 
 
 def test_index_is_offline_with_embedded_thumbnails_and_relative_links(index):
@@ -142,10 +149,10 @@ def test_index_sorts_by_each_column_in_chromium_without_network(index, browser):
         (th,) = [h for h in browser.find_elements(By.TAG_NAME, "th") if h.text.startswith(name)]
         return th
 
-    by_dice = sorted((CASE, 7), key=lambda c: dice["cineecg"][c])
-    header("Dice cineecg").click()
+    by_dice = sorted((CASE, 7), key=lambda c: dice[("cineecg", "imn", "imn_weights")][c])
+    header("Dice cineecg imn").click()
     assert first_column() == by_dice
-    header("Dice cineecg").click()
+    header("Dice cineecg imn").click()
     assert first_column() == by_dice[::-1]
     header("diagnosis").click()
     assert first_column() == [CASE, 7]  # abnormal < normal

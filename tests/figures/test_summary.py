@@ -26,6 +26,7 @@ def _scores(seed: int = 0) -> pd.DataFrame:
                         {
                             "case_id": case,
                             "source": source,
+                            "arch": "resnet" if method == "random" else "imn",
                             "method": method,
                             "postprocessing": pp,
                             "dice": centre + 0.1 * rng.standard_normal(),
@@ -57,6 +58,7 @@ def test_threshold_curves_average_long_per_case_sweeps():
     long = pd.DataFrame(
         {
             "source": "ecg12",
+            "arch": "imn",
             "method": "m",
             "postprocessing": "absolute",
             "threshold": [0.1, 0.1, 0.2, 0.2],
@@ -75,6 +77,7 @@ def test_plots_are_written(tmp_path):
     sweep = pd.DataFrame(
         {
             "source": "mapped",
+            "arch": "resnet",
             "method": "m",
             "postprocessing": "scaled",
             "threshold": np.linspace(0, 1, 11),

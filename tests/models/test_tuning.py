@@ -15,7 +15,8 @@ from optuna.trial import TrialState
 
 from cinexai.config import defaults
 from cinexai.io import read_json
-from cinexai.models.tuning import SEARCH_KEYS, study_lock, tune
+from cinexai.models import architectures
+from cinexai.models.tuning import study_lock, tune
 
 CFG = {
     **defaults()["models"],
@@ -23,15 +24,26 @@ CFG = {
     "device": "cpu",
     "n_trials": 2,
     "tuning_epochs": 2,
-    "search_space": {
-        "depth": [1, 2],
-        "width": [4, 8],
-        "kernel_size": [3, 5],
-        "dropout": [0.0, 0.3],
-        "lr": [0.001, 0.01],
-        "batch_size": [16, 32],
+    "architectures": {
+        "resnet": {
+            "depth": [1, 2],
+            "width": [4, 8],
+            "kernel_size": [3, 5],
+            "dropout": [0.0, 0.3],
+            "lr": [0.001, 0.01],
+            "batch_size": [16, 32],
+        },
+        "imn": {
+            "width": [2, 3],
+            "kernel_size": [5],
+            "dropout": [0.0, 0.2],
+            "l1_lambda": [0.0001, 0.001],
+            "lr": [0.001, 0.01],
+            "batch_size": [16],
+        },
     },
 }
+SPACE = CFG["architectures"]["resnet"]
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
 
 
@@ -94,12 +106,12 @@ def test_resumed_search_proposes_what_an_uninterrupted_one_does(resumed: dict) -
 def test_best_params_json_and_reported_curve(resumed: dict) -> None:
     best = resumed["best"]
     complete = [t for t in resumed["after"] if t.state == TrialState.COMPLETE]
-    assert sorted(best["params"]) == sorted(SEARCH_KEYS)
+    assert sorted(best["params"]) == sorted(architectures.get("resnet").hyperparameters)
     assert best["value"] == min(t.value for t in complete)
     assert best["seed"] == 5 and best["modality"] == "cineecg"
     assert all(sorted(t.intermediate_values) == [1, 2] for t in complete)
     assert all(t.value == min(t.intermediate_values.values()) for t in complete)
-    space = CFG["search_space"]
+    space = SPACE
     assert space["width"][0] <= best["params"]["width"] <= space["width"][1]
     assert best["params"]["kernel_size"] in space["kernel_size"]
 
@@ -124,7 +136,11 @@ def test_changed_search_space_starts_a_new_study(resumed: dict, tmp_path: Path) 
     db, out = tmp_path / "study.db", tmp_path / "best.json"
     shutil.copy(resumed["db"], db)
     new = _tune(
-        resumed["data"], db, out, n_trials=1, search_space={**CFG["search_space"], "width": [4, 6]}
+        resumed["data"],
+        db,
+        out,
+        n_trials=1,
+        architectures={**CFG["architectures"], "resnet": {**SPACE, "width": [4, 6]}},
     )
     old_name = resumed["best"]["study_name"]
     assert new["study_name"] != old_name
@@ -170,3 +186,24 @@ def test_tune_refuses_a_study_in_use_by_another_process(tmp_path: Path) -> None:
         holder.wait()
     with study_lock(db) as lock:  # the kernel dropped the dead holder's lock
         assert lock.read_text() == str(os.getpid())
+
+
+def test_imn_is_tuned_in_its_own_study_over_its_own_space(resumed: dict, tmp_path: Path) -> None:
+    """Same modality and data, architecture imn: a separate study drawing lambda and widths."""
+    out = tmp_path / "imn.json"
+    tune(
+        signals=resumed["data"][0],
+        records=resumed["data"][1],
+        study_db=tmp_path / "imn.db",
+        out_best=out,
+        modality="cineecg",
+        cfg={**CFG, "n_trials": 1},
+        seed=5,
+        arch="imn",
+    )
+    best = read_json(out)
+    assert best["architecture"] == "imn" and best["study_name"].startswith("cineecg-imn-")
+    assert sorted(best["params"]) == sorted(architectures.get("imn").hyperparameters)
+    space = CFG["architectures"]["imn"]
+    assert space["l1_lambda"][0] <= best["params"]["l1_lambda"] <= space["l1_lambda"][1]
+    assert best["search_space"] == space

@@ -28,11 +28,25 @@ def test_dry_run_plans_the_grid(project):
         "oracle",
         "score",
         "tables",
+        "classifier_table",
     } <= rules
-    attribute = [wc for rule, wc in planned_jobs(proc.stdout + proc.stderr) if rule == "attribute"]
-    # 7 method instances x 2 directly attributed sources
-    assert len(attribute) == 14
+    jobs = planned_jobs(proc.stdout + proc.stderr)
+    attribute = [wc for rule, wc in jobs if rule == "attribute"]
+    # x 2 directly attributed sources: 7 instances on the ResNet; on the IMN 5 post-hoc ones
+    # (KernelSHAP and LIME narrowed to the ResNet) + 3 imn_weights instances
+    assert len(attribute) == 2 * 7 + 2 * 8
     assert {wc["source"] for wc in attribute} == {"ecg12", "cineecg"}
+    by_arch = {a: {wc["method"] for wc in attribute if wc["arch"] == a} for a in ("resnet", "imn")}
+    assert {"imn_weights", "imn_weights_raw", "imn_weights_model_randomized"} <= by_arch["imn"]
+    assert not {m for m in by_arch["resnet"] if m.startswith("imn_weights")}
+    assert not {"kernel_shap", "lime"} & by_arch["imn"]
+    assert {(wc["modality"], wc["arch"]) for r, wc in jobs if r == "train"} == {
+        (m, a) for m in ("ecg12", "cineecg") for a in ("resnet", "imn")
+    }
+    clusters = [wc for rule, wc in jobs if rule in ("fit_clusters", "explain_clusters")]
+    assert clusters and {wc["arch"] for wc in clusters} == {"resnet"}
+    mapped = [wc for rule, wc in jobs if rule == "map_to_cineecg"]
+    assert {wc["arch"] for wc in mapped} == {"resnet", "imn"}
 
 
 def _jobs(output: str) -> list[tuple[str, str, str]]:
@@ -61,11 +75,34 @@ def test_config_of_two_keys_plans_the_full_default_grid(project):
     planned = _jobs(minimal.stdout + minimal.stderr)
     assert planned == _jobs(full.stdout + full.stderr)
     rules = [rule for rule, _, _ in planned]
-    # the whole grid: 7 attributed instances x 2 sources; (7 + 4 latent-cluster instances + the
-    # oracle) x 3 sources x 3 post-processings scored
-    assert rules.count("attribute") == 14 and rules.count("score") == 108
-    assert rules.count("explain_clusters") == 8
+    # the whole grid, x 2 sources: 7 attributed instances on the ResNet, 7 + 3 imn_weights on the
+    # IMN; scored x 3 sources x 3 post-processings: ResNet 7 + 4 latent-cluster instances + the
+    # oracle, IMN 10 + the oracle
+    assert rules.count("attribute") == 2 * (7 + 10) and rules.count("score") == (12 + 11) * 9
+    assert rules.count("explain_clusters") == 8 and rules.count("train") == 4
     assert any("results/synthetic/tables/table1.md" in out for _, _, out in planned)
+
+
+@pytest.mark.parametrize(
+    ("variant", "sources"),
+    [("no_mapped", {"ecg12", "cineecg"}), ("ecg12_only", {"ecg12", "mapped"})],
+)
+def test_variant_configs_plan_through_the_figures(project, variant, sources):
+    """attribution.mapped: false and models.modalities: [ecg12] reach the figure rules."""
+    proc = snakemake(
+        project,
+        "-n",
+        "--configfile",
+        ".test/config.yaml",
+        f".test/variants/{variant}.yaml",
+    )
+    jobs = planned_jobs(proc.stdout + proc.stderr)
+    rules = {rule for rule, _ in jobs}
+    assert {"summary_figures", "tables", "classifier_table", "score"} <= rules
+    assert {wc["source"] for r, wc in jobs if r == "score"} == sources
+    assert ("map_to_cineecg" in rules) == ("mapped" in sources)
+    trained = {wc["modality"] for r, wc in jobs if r == "train"}
+    assert trained == ({"ecg12"} if variant == "ecg12_only" else {"ecg12", "cineecg"})
 
 
 def test_dry_run_of_real_ptbxl_without_annotations_trains_models_only(project, tmp_path):
@@ -130,6 +167,11 @@ def test_unregistered_method_fails_naming_the_instance(project):
         (
             "evaluation={'table4_method': 'integrated_gradients_normal_ref'}",
             "config key 'evaluation.table4_method'",
+        ),
+        (
+            "methods={'imn_weights': {'architectures': ['resnet']}}",
+            "config key 'methods.imn_weights.architectures': method 'imn_weights' is only "
+            "defined for architecture(s) ['imn'], not 'resnet'",
         ),
     ],
 )

@@ -16,7 +16,8 @@ import pytest
 import yaml
 from workflow_helpers import REPO, copy_project, planned_jobs, snakemake
 
-from cinexai import io
+from cinexai import grid, io
+from cinexai.config import validate_schema
 
 pytestmark = pytest.mark.slow
 RES = "results/tiny"
@@ -50,49 +51,72 @@ def test_data_stage_outputs_and_exclusions(project):
 
 
 def test_every_grid_cell_has_attributions_scores_and_provenance(project):
+    """Every (source, arch, instance) the grid expands (grid.py), the oracle included."""
     cfg = _tiny(project)
-    methods = list(cfg["methods"]) + ["oracle"]
+    validate_schema(cfg)
     n_cases = cfg["synthetic"]["n_evaluation"]
-    for source in ("ecg12", "cineecg", "mapped"):
-        for method in methods:
-            path = (
-                project
-                / RES
-                / "attributions"
-                / f"source={source}"
-                / f"method={method}"
-                / "part-0.parquet"
+    cells = 0
+    for arch in grid.architectures(cfg):
+        for method in grid.grid_instances(cfg, arch) + ["oracle"]:
+            for source in grid.scored_sources(cfg):
+                base = f"source={source}/arch={arch}/method={method}"
+                path = project / RES / "attributions" / base / "part-0.parquet"
+                table = io.read_table(path)
+                assert table["case_id"].nunique() == n_cases, path
+                assert table["phi"].notna().all()
+                meta = io.read_metadata(path)
+                if method != "oracle":
+                    assert meta["seed"] == cfg["seed"] and len(meta["model_sha256"]) == 64
+                    assert meta["arch"] == arch
+                for pp in cfg["postprocessing"]:
+                    scores = io.read_table(
+                        project / RES / "scores" / base / f"postprocessing={pp}" / "part-0.parquet"
+                    )
+                    assert len(scores) == n_cases and set(scores["arch"]) == {arch}
+                    assert scores["dice"].between(0, 1).all()
+                cells += 1
+    assert cells == 3 * ((7 + 2 + 1) + (8 + 1))  # both architectures are in the grid
+
+
+def test_both_architectures_trained_and_the_imn_explains_itself(project):
+    for modality in ("ecg12", "cineecg"):
+        for arch in ("resnet", "imn"):
+            metrics = json.loads(
+                (project / RES / "models" / modality / arch / "metrics.json").read_text()
             )
-            table = io.read_table(path)
-            assert table["case_id"].nunique() == n_cases, path
-            assert table["phi"].notna().all()
-            meta = io.read_metadata(path)
-            if method != "oracle":
-                assert meta["seed"] == cfg["seed"] and len(meta["model_sha256"]) == 64
-            for pp in cfg["postprocessing"]:
-                scores = io.read_table(
-                    path.parents[2].parent
-                    / "scores"
-                    / f"source={source}"
-                    / f"method={method}"
-                    / f"postprocessing={pp}"
-                    / "part-0.parquet"
-                )
-                assert len(scores) == n_cases
-                assert scores["dice"].between(0, 1).all()
+            assert metrics["architecture"] == arch and metrics["epochs"] >= 1
+    assert (
+        json.loads((project / RES / "models/ecg12/imn/metrics.json").read_text())["arch"][
+            "l1_lambda"
+        ]
+        > 0
+    )
+    meta = io.read_metadata(
+        project / RES / "attributions/source=ecg12/arch=imn/method=imn_weights/part-0.parquet"
+    )
+    assert meta["eq1"].startswith("intrinsic") and meta["registered_method"] == "imn_weights"
+    tables = project / RES / "tables"
+    classifier = pd.read_csv(tables / "classifier.csv")
+    assert {(r.modality, r.arch) for r in classifier.itertuples()} == {
+        (m, a) for m in ("ecg12", "cineecg") for a in ("resnet", "imn")
+    }
+    families = pd.read_csv(tables / "families.csv")
+    assert "intrinsic (imn)" in set(families["family"])
+    assert {"resnet", "imn"} <= set(pd.read_csv(tables / "table4.csv")["arch"])
 
 
 def test_tables_controls_and_figures_exist(project):
     tables = project / RES / "tables"
-    for name in [f"table{i}" for i in range(1, 6)] + ["controls"]:
+    for name in [f"table{i}" for i in range(1, 6)] + ["controls", "families", "classifier"]:
         assert (tables / f"{name}.csv").stat().st_size > 0
         assert "|" in (tables / f"{name}.md").read_text()
     checks = json.loads((tables / "checks.json").read_text())
     assert checks["oracle_near_one"] is True  # the metric path works even on the tiny cohort
     cases = io.read_table(project / RES / "data" / "masks.parquet")["case_id"].unique()
     for case in cases:
-        for name in ("ecg12.png", "ecg12.svg", "cineecg.png", "cineecg.html"):
+        for name in ("ecg12.png", "ecg12.svg", "cineecg.png", "cineecg.html", "compare.png"):
             assert (project / RES / "figures" / "cases" / str(case) / name).stat().st_size > 0
+    assert (tables / "threshold_curves.csv").stat().st_size > 0
     assert (project / RES / "figures" / "summary" / "dice_by_config.png").exists()
     figures = project / RES / "figures" / "cases"
     index = (figures / "index.html").read_text()
@@ -116,7 +140,13 @@ def test_latent_clusters_are_explained_checked_and_drawn(project):
     assert instances, "the tiny config must run the latent-cluster family"
     for method, k in instances.items():
         path = (
-            project / RES / "attributions" / "source=ecg12" / f"method={method}" / "part-0.parquet"
+            project
+            / RES
+            / "attributions"
+            / "source=ecg12"
+            / "arch=resnet"
+            / f"method={method}"
+            / "part-0.parquet"
         )
         table = io.read_table(path)
         assert table["uncertainty"].between(0, np.log(k) + 1e-6).all()
@@ -133,10 +163,11 @@ def test_latent_clusters_are_explained_checked_and_drawn(project):
     figures = project / RES / "figures"
     for name in models:
         modality, k = name.rsplit("_", 1)
-        assert (figures / "summary" / f"clusters_contingency_{modality}_{k}.png").stat().st_size
+        contingency = figures / "summary" / f"clusters_contingency_{modality}_resnet_{k}.png"
+        assert contingency.stat().st_size
     cases = io.read_table(project / RES / "data" / "masks.parquet")["case_id"].unique()
     for method in ("latent_clusters_k4", "latent_clusters_k8"):
-        assert {p.stem for p in (figures / "clusters" / method).glob("*.png")} == {
+        assert {p.stem for p in (figures / "clusters" / "resnet" / method).glob("*.png")} == {
             str(c) for c in cases
         }
 

@@ -15,6 +15,9 @@ from workflow_helpers import copy_project, finish_by_touch, planned_jobs, snakem
 
 TINY = ("--configfile", ".test/config.yaml")
 RANDOMIZED = "integrated_gradients_model_randomized"
+#: The IMN's intrinsic instances of the tiny config (imn_weights on the imn architecture only).
+IMN_INSTANCES = {"imn_weights", "imn_weights_raw", "imn_weights_model_randomized"}
+DIRECT = ("ecg12", "cineecg")
 #: Packages that building the DAG must not import.
 HEAVY = ("torch", "captum", "shap", "lime", "sklearn", "matplotlib", "plotly", "optuna", "wfdb")
 
@@ -70,8 +73,13 @@ def test_a_bootstrap_change_reruns_only_the_rules_that_read_it(project):
     cfg = yaml.safe_load(path.read_text())
     cfg["evaluation"]["bootstrap"]["n_resamples"] += 1
     path.write_text(yaml.safe_dump(cfg))
-    # agreement also reads table1.csv, which tables rewrites
-    assert _rules(_planned(project)) == {"tables", "agreement", "summary_figures"}
+    # agreement also reads table1.csv, which tables rewrites; the scores do not rerun
+    assert _rules(_planned(project)) == {
+        "tables",
+        "agreement",
+        "summary_figures",
+        "classifier_table",
+    }
 
 
 def test_editing_the_randomisation_reruns_only_the_randomised_controls_and_consumers(project):
@@ -81,12 +89,18 @@ def test_editing_the_randomisation_reruns_only_the_randomised_controls_and_consu
         "    fresh = fresh.float()\n    return fresh.eval()",
     )
     planned = _planned(project)
-    assert {dict(wc)["source"] for rule, wc in planned if rule == "attribute"} == {
-        "ecg12",
-        "cineecg",
+    attributed = {
+        (w["source"], w["arch"], w["method"])
+        for rule, wc in planned
+        if rule == "attribute"
+        for w in [dict(wc)]
+    }
+    # IG's control on both architectures; the IMN's re-initialised hypernetwork on the IMN
+    assert attributed == {(s, a, RANDOMIZED) for s in DIRECT for a in ("resnet", "imn")} | {
+        (s, "imn", "imn_weights_model_randomized") for s in DIRECT
     }
     per_method = [dict(wc)["method"] for rule, wc in planned if "method" in dict(wc)]
-    assert per_method and set(per_method) == {RANDOMIZED}
+    assert per_method and set(per_method) == {RANDOMIZED, "imn_weights_model_randomized"}
     assert _rules(planned) == {
         "attribute",
         "map_to_cineecg",
@@ -94,6 +108,44 @@ def test_editing_the_randomisation_reruns_only_the_randomised_controls_and_consu
         "tables",
         "agreement",
         "summary_figures",
+    }
+
+
+def test_editing_one_architectures_search_space_reruns_only_that_architecture(project):
+    path = project / ".test/config.yaml"
+    cfg = yaml.safe_load(path.read_text())
+    cfg["models"]["architectures"]["imn"]["dropout"] = [0.0, 0.1]
+    path.write_text(yaml.safe_dump(cfg))
+    planned = _planned(project)
+    assert {dict(wc)["arch"] for _, wc in planned if "arch" in dict(wc)} == {"imn"}
+    assert {dict(wc)["modality"] for rule, wc in planned if rule == "tune"} == set(DIRECT)
+    rules = _rules(planned)
+    assert {"tune", "train", "attribute", "score", "classifier_table", "tables"} <= rules
+    # the case figures draw the IMN's intrinsic map; the ResNet's latent clusters stay
+    assert {"case_figures", "figure_index"} <= rules
+    assert not rules & {"fit_clusters", "explain_clusters", "clusters_fidelity", "masks"}
+
+
+def test_editing_the_intrinsic_method_reruns_only_its_instances_and_consumers(project):
+    _edit(
+        project / "src/cinexai/attribution/imn_weights.py",
+        "    return phi.cpu().numpy()",
+        "    phi = phi.float()\n    return phi.cpu().numpy()",
+    )
+    planned = _planned(project)
+    per_method = {
+        (dict(wc)["arch"], dict(wc)["method"]) for _, wc in planned if "method" in dict(wc)
+    }
+    assert per_method == {("imn", m) for m in IMN_INSTANCES}
+    assert _rules(planned) == {
+        "attribute",
+        "map_to_cineecg",
+        "score",
+        "tables",
+        "agreement",
+        "summary_figures",
+        "case_figures",
+        "figure_index",
     }
 
 

@@ -1,15 +1,15 @@
 rule attribute:
-    """One job per (source, method instance): Phi of Eq. 1 for every evaluation case."""
+    """One job per (source, arch, method instance): Phi of Eq. 1 for every evaluation case."""
     input:
-        signals=lambda wc: SIGNALS[wc.source],
+        signals=source_signals,
         records=f"{RES}/data/records.parquet",
-        model=f"{RES}/models/{{source}}/model.pt",
+        model=model_file("model.pt"),
     output:
-        f"{RES}/attributions/source={{source}}/method={{method}}/part-0.parquet",
+        f"{RES}/attributions/source={{source}}/arch={{arch}}/method={{method}}/part-0.parquet",
     log:
-        logfile("attribute/{source}/{method}"),
+        logfile("attribute/{source}/{arch}/{method}"),
     benchmark:
-        benchfile("attribute/{source}/{method}")
+        benchfile("attribute/{source}/{arch}/{method}")
     wildcard_constraints:
         source="|".join(SOURCES),
         method=alternatives(ATTRIBUTE_METHODS),
@@ -30,15 +30,15 @@ rule attribute:
 
 
 rule map_to_cineecg:
-    """Eq. 2: 12-lead Phi summed over leads, scaled to [-1, 1], given to x, y and z."""
+    """Eq. 2: 12-lead Phi summed over leads, scaled to [-1, 1], given to x, y and z (per arch)."""
     input:
-        f"{RES}/attributions/source=ecg12/method={{method}}/part-0.parquet",
+        f"{RES}/attributions/source={grid.ECG12}/arch={{arch}}/method={{method}}/part-0.parquet",
     output:
-        f"{RES}/attributions/source=mapped/method={{method}}/part-0.parquet",
+        f"{RES}/attributions/source={grid.MAPPED}/arch={{arch}}/method={{method}}/part-0.parquet",
     log:
-        logfile("map/{method}"),
+        logfile("map/{arch}/{method}"),
     benchmark:
-        benchfile("map/{method}")
+        benchfile("map/{arch}/{method}")
     wildcard_constraints:
         method="|".join(METHODS),
     conda:

@@ -1,18 +1,20 @@
 rule fit_clusters:
-    """Latent clusters of one (modality, K): clusterer + forest on the training split only."""
+    """Latent clusters of one (modality, arch, K): clusterer + forest on the training split only
+    (arch: the ResNet, whose residual blocks the clusters read)."""
     input:
         signals=lambda wc: SIGNALS[wc.modality],
         records=f"{RES}/data/records.parquet",
-        model=f"{RES}/models/{{modality}}/model.pt",
+        model=f"{RES}/models/{{modality}}/{{arch}}/model.pt",
     output:
-        state=f"{RES}/clusters/{{modality}}/k{{k}}/state.npz",
-        sha256=f"{RES}/clusters/{{modality}}/k{{k}}/state.npz.sha256",
+        state=f"{RES}/clusters/{{modality}}/{{arch}}/k{{k}}/state.npz",
+        sha256=f"{RES}/clusters/{{modality}}/{{arch}}/k{{k}}/state.npz.sha256",
     log:
-        logfile("clusters/fit/{modality}/k{k}"),
+        logfile("clusters/fit/{modality}/{arch}/k{k}"),
     benchmark:
-        benchfile("clusters/fit/{modality}/k{k}")
+        benchfile("clusters/fit/{modality}/{arch}/k{k}")
     wildcard_constraints:
         k=r"\d+",
+        arch=alternatives(CLUSTER_ARCHS),
     conda:
         "../../envs/attribution.yaml"
     threads: 1
@@ -28,18 +30,19 @@ rule fit_clusters:
 rule explain_clusters:
     """A latent-cluster instance on one source: Phi, cluster and uncertainty per case and sample."""
     input:
-        signals=lambda wc: SIGNALS[wc.source],
+        signals=source_signals,
         records=f"{RES}/data/records.parquet",
-        model=f"{RES}/models/{{source}}/model.pt",
+        model=model_file("model.pt"),
         state=cluster_state,
     output:
-        f"{RES}/attributions/source={{source}}/method={{method}}/part-0.parquet",
+        f"{RES}/attributions/source={{source}}/arch={{arch}}/method={{method}}/part-0.parquet",
     log:
-        logfile("attribute/{source}/{method}"),
+        logfile("attribute/{source}/{arch}/{method}"),
     benchmark:
-        benchfile("attribute/{source}/{method}")
+        benchfile("attribute/{source}/{arch}/{method}")
     wildcard_constraints:
         source="|".join(SOURCES),
+        arch=alternatives(CLUSTER_ARCHS),
         method=alternatives(CLUSTER_METHODS),
     conda:
         "../../envs/attribution.yaml"
@@ -54,22 +57,23 @@ rule explain_clusters:
 
 
 rule clusters_fidelity:
-    """Forest-CNN agreement, accuracy, AUROC and landmark AMI of one (modality, K), test split."""
+    """Forest-CNN agreement, accuracy, AUROC and landmark AMI of one (modality, arch, K), test split."""
     input:
         signals=lambda wc: SIGNALS[wc.modality],
         records=f"{RES}/data/records.parquet",
-        model=f"{RES}/models/{{modality}}/model.pt",
-        state=f"{RES}/clusters/{{modality}}/k{{k}}/state.npz",
+        model=f"{RES}/models/{{modality}}/{{arch}}/model.pt",
+        state=f"{RES}/clusters/{{modality}}/{{arch}}/k{{k}}/state.npz",
         truth=synthetic_truth(),
     output:
-        result=f"{RES}/clusters/{{modality}}/k{{k}}/fidelity.json",
-        contingency=f"{RES}/clusters/{{modality}}/k{{k}}/contingency.csv",
+        result=f"{RES}/clusters/{{modality}}/{{arch}}/k{{k}}/fidelity.json",
+        contingency=f"{RES}/clusters/{{modality}}/{{arch}}/k{{k}}/contingency.csv",
     log:
-        logfile("clusters/fidelity/{modality}/k{k}"),
+        logfile("clusters/fidelity/{modality}/{arch}/k{k}"),
     benchmark:
-        benchfile("clusters/fidelity/{modality}/k{k}")
+        benchfile("clusters/fidelity/{modality}/{arch}/k{k}")
     wildcard_constraints:
         k=r"\d+",
+        arch=alternatives(CLUSTER_ARCHS),
     conda:
         "../../envs/attribution.yaml"
     params:
@@ -113,15 +117,16 @@ rule clusters_summary:
 rule cluster_case_figures:
     """Per case: the 12 leads over the cluster segmentation, uncertainty strip under each lead."""
     input:
-        attributions=f"{RES}/attributions/source=ecg12/method={{method}}/part-0.parquet",
-        signals=f"{RES}/data/windows.parquet",
+        attributions=f"{RES}/attributions/source={grid.ECG12}/arch={{arch}}/method={{method}}/part-0.parquet",
+        signals=SIGNALS[grid.ECG12],
     output:
-        directory(f"{RES}/figures/clusters/{{method}}"),
+        directory(f"{RES}/figures/clusters/{{arch}}/{{method}}"),
     log:
-        logfile("figures/clusters/{method}"),
+        logfile("figures/clusters/{arch}/{method}"),
     benchmark:
-        benchfile("figures/clusters/{method}")
+        benchfile("figures/clusters/{arch}/{method}")
     wildcard_constraints:
+        arch=alternatives(CLUSTER_ARCHS),
         method=alternatives(CLUSTER_METHODS),
     conda:
         "../../envs/figures.yaml"

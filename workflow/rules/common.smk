@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
+from cinexai import grid
 from cinexai.attribution.registry import instance_modules, resolve
 from cinexai.config import check_config
 from cinexai.data.layout import record_files
@@ -20,8 +21,13 @@ RUN = config.get("run") or config["dataset"]
 RES = f"results/{RUN}"
 SEED = config["seed"]
 MODALITIES = config["models"]["modalities"]
-SOURCES = config["attribution"]["sources"]  # attributed directly with their own model
+#: Architectures (a grid dimension): every modality is tuned and trained once per architecture.
+ARCHS = grid.architectures(config)
+SOURCES = grid.attributed_sources(config)  # attributed directly with their own model
+SCORED_SOURCES = grid.scored_sources(config)  # + the mapped source when attribution.mapped
 METHODS = list(config["methods"])  # named method instances
+#: Method instances that run on each architecture (imn_weights on imn, latent clusters on resnet).
+ARCH_METHODS = {a: grid.grid_instances(config, a) for a in ARCHS}
 #: Latent-cluster instances (explained by explain_clusters with the fitted clusterer and forest),
 #: and the K each needs; every other instance is run by the attribute rule.
 CLUSTERS = config.get("clusters") or {}
@@ -31,21 +37,23 @@ CLUSTER_K = {
     if resolve(m, config["methods"][m])[0] == "latent_clusters"
 }
 CLUSTER_METHODS = list(CLUSTER_K)
+#: Architectures the latent clusters run on (the ResNet: they read its residual blocks).
+CLUSTER_ARCHS = [a for a in ARCHS if a in grid.method_architectures("latent_clusters")]
 ATTRIBUTE_METHODS = [m for m in METHODS if m not in CLUSTER_K]
-SCORED_SOURCES = SOURCES + (["mapped"] if config["attribution"]["mapped"] else [])
-SCORED_METHODS = METHODS + (["oracle"] if "oracle" in config["evaluation"]["controls"] else [])
+HAS_ORACLE = "oracle" in config["evaluation"]["controls"]
 HAS_ANNOTATIONS = config["dataset"] == "synthetic" or config.get("annotations") is not None
 
-#: The paper's tables 1-5 and our controls table, each as .csv and .md.
-TABLES = [f"table{i}" for i in range(1, 6)] + ["controls"]
+#: The paper's tables 1-5, our controls and explanation-families tables, each as .csv and .md.
+TABLES = [f"table{i}" for i in range(1, 6)] + ["controls", "families"]
 
-#: Which signal file and model each source reads.
-SIGNALS = {"ecg12": f"{RES}/data/windows.parquet", "cineecg": f"{RES}/data/cineecg.parquet"}
+#: The signal file each model modality reads.
+SIGNALS = {m: f"{RES}/data/{kind}.parquet" for m, kind in grid.MODALITY_SIGNALS.items()}
 
 
 wildcard_constraints:
     modality="|".join(MODALITIES),
-    source="ecg12|cineecg|mapped",
+    arch="|".join(ARCHS),
+    source="|".join(grid.SOURCES),
     method="[A-Za-z0-9_]+",
     pp="|".join(config["postprocessing"]),
 
@@ -99,24 +107,58 @@ def method_code(wc):
 
 
 def method_cfg(wc):
-    """One instance's config, canonical (key order does not rerun it)."""
-    return canonical(config["methods"][wc.method])
+    """One instance's config, canonical (key order does not rerun it), without its
+    ``architectures`` (the grid reads it: narrowing them does not rerun the remaining jobs)."""
+    entry = config["methods"][wc.method] or {}
+    return canonical({k: v for k, v in entry.items() if k != "architectures"})
 
 
-def predictions_for(wc):
-    """Model predictions behind a source: mapped attributions come from the 12-lead model."""
-    modality = "ecg12" if wc.source in ("ecg12", "mapped") else wc.source
-    return f"{RES}/models/{modality}/predictions.parquet"
+def model_file(name):
+    """Input function: ``{RES}/models/{modality}/{arch}/{name}`` of the model behind a source."""
+
+    def path(wc):
+        modality = grid.source(wc.source).modality if "source" in wc.keys() else wc.modality
+        return f"{RES}/models/{modality}/{wc.arch}/{name}"
+
+    return path
+
+
+def tune_cfg(wc):
+    """What tune reads of ``config["models"]``, with only this job's architecture's search space
+    (editing another architecture's space does not rerun it)."""
+    return {
+        **only(config["models"], "augment", "device", "n_trials", "tuning_epochs", where="models"),
+        "architectures": canonical({wc.arch: grid.search_space(config, wc.arch)}),
+    }
+
+
+def source_signals(wc):
+    """The signal file the model of source ``wc.source`` reads."""
+    return SIGNALS[grid.source(wc.source).modality]
+
+
+def scored_cells():
+    """Every scored (source, arch, method instance) of the grid, the oracle control included."""
+    return [
+        (source, arch, method)
+        for arch in ARCHS
+        for method in ARCH_METHODS[arch] + (["oracle"] if HAS_ORACLE else [])
+        for source in SCORED_SOURCES
+    ]
 
 
 def score_files(kind):
-    """Every (source, method, post-processing) configuration's score or sweep file."""
-    return expand(
-        f"{RES}/scores/source={{source}}/method={{method}}/postprocessing={{pp}}/{kind}.parquet",
-        source=SCORED_SOURCES,
-        method=SCORED_METHODS,
-        pp=config["postprocessing"],
-    )
+    """Every (source, arch, method, post-processing) configuration's score or sweep file."""
+    return [
+        f"{RES}/scores/source={s}/arch={a}/method={m}/postprocessing={pp}/{kind}.parquet"
+        for s, a, m in scored_cells()
+        for pp in config["postprocessing"]
+    ]
+
+
+def model_files(name):
+    """``name`` (metrics.json, predictions.parquet) of every (modality, architecture) model."""
+    return expand(f"{RES}/models/{{modality}}/{{arch}}/{name}", modality=MODALITIES, arch=ARCHS)
 
 
 FIG = config["figures"]
@@ -125,10 +167,27 @@ FEATURED = [str(c) for c in FIG["featured_cases"]]
 #: What render_case reads of the figure settings (not featured_cases: featuring one case does
 #: not redraw the others).
 FIGURE_CFG = only(
-    FIG, "dpi", "mesh_resolution", "method", "paper_speed_mm_s", "postprocessing", "tick_ms"
+    FIG,
+    "architecture",
+    "dpi",
+    "intrinsic_method",
+    "mesh_resolution",
+    "method",
+    "paper_speed_mm_s",
+    "postprocessing",
+    "tick_ms",
+    where="figures",
 )
 #: The plotly.js that non-featured case pages share, in the cases folder.
 PLOTLY_JS = "plotly.min.js"
+#: The (arch, method instance) pairs a case figure draws: figures.method on figures.architecture,
+#: and the IMN's intrinsic map when figures.intrinsic_method is set.
+FIGURE_METHODS = {"method": (FIG["architecture"], FIG["method"])}
+if FIG["intrinsic_method"]:
+    FIGURE_METHODS["intrinsic"] = (
+        grid.method_architectures("imn_weights")[0],
+        FIG["intrinsic_method"],
+    )
 
 
 def case_figures(wildcards=None):
@@ -139,23 +198,32 @@ def case_figures(wildcards=None):
     return expand(
         f"{RES}/figures/cases/{{case}}/{{name}}",
         case=cases,
-        name=["ecg12.png", "cineecg.png", "cineecg.html"],
+        name=["ecg12.png", "cineecg.png", "cineecg.html", "compare.png"],
     )
 
 
-def figure_attributions(wc):
+def figure_predictions():
+    """The predictions of every modality's model on each architecture the figures draw."""
     return expand(
-        f"{RES}/attributions/source={{source}}/method={FIG['method']}/part-0.parquet",
-        source=SCORED_SOURCES,
+        f"{RES}/models/{{modality}}/{{arch}}/predictions.parquet",
+        modality=MODALITIES,
+        arch=sorted({arch for arch, _ in FIGURE_METHODS.values()}),
     )
 
 
-def figure_scores(wc):
-    return expand(
-        f"{RES}/scores/source={{source}}/method={FIG['method']}/"
-        f"postprocessing={FIG['postprocessing']}/part-0.parquet",
-        source=SCORED_SOURCES,
-    )
+def figure_inputs(kind):
+    """Declared attribution or score files of every figure method on every scored source,
+    as ``{role}_{source}`` -> path (roles: method, intrinsic)."""
+    out = {}
+    for role, (arch, method) in FIGURE_METHODS.items():
+        for source in SCORED_SOURCES:
+            base = f"source={source}/arch={arch}/method={method}"
+            out[f"{role}_{source}"] = (
+                f"{RES}/attributions/{base}/part-0.parquet"
+                if kind == "attributions"
+                else f"{RES}/scores/{base}/postprocessing={FIG['postprocessing']}/part-0.parquet"
+            )
+    return out
 
 
 def alternatives(names):
@@ -171,7 +239,7 @@ def cluster_instances(k):
 def cluster_state(wc):
     """The fitted clusterer and forest a latent-cluster instance explains a source with."""
     k = CLUSTER_K[wc.method]
-    return f"{RES}/clusters/{wc.source}/k{k}/state.npz"
+    return f"{RES}/clusters/{grid.source(wc.source).modality}/{wc.arch}/k{k}/state.npz"
 
 
 def synthetic_truth():
@@ -182,21 +250,23 @@ def synthetic_truth():
 
 
 def cluster_fidelity_files(name):
-    """One fidelity file ``name`` per (directly attributed modality, K)."""
+    """One fidelity file ``name`` per (directly attributed modality, cluster arch, K)."""
     return expand(
-        f"{RES}/clusters/{{modality}}/k{{k}}/{name}",
-        modality=SOURCES,
+        f"{RES}/clusters/{{modality}}/{{arch}}/k{{k}}/{name}",
+        modality=[grid.source(s).modality for s in SOURCES],
+        arch=CLUSTER_ARCHS,
         k=sorted(set(CLUSTER_K.values())),
     )
 
 
 def contingency_figures():
-    """One cluster x wave heat map per (modality, K) where the truth has wave boundaries."""
+    """One cluster x wave heat map per (modality, arch, K) where the truth has wave boundaries."""
     if config["dataset"] != "synthetic":
         return []
     return expand(
-        f"{RES}/figures/summary/clusters_contingency_{{modality}}_k{{k}}.png",
-        modality=SOURCES,
+        f"{RES}/figures/summary/clusters_contingency_{{modality}}_{{arch}}_k{{k}}.png",
+        modality=[grid.source(s).modality for s in SOURCES],
+        arch=CLUSTER_ARCHS,
         k=sorted(set(CLUSTER_K.values())),
     )
 
@@ -211,17 +281,20 @@ def cluster_targets():
     if not CLUSTER_METHODS:
         return []
     targets = [f"{RES}/tables/clusters_fidelity.md", *contingency_figures()]
-    if "ecg12" in SOURCES:
+    if grid.ECG12 in SOURCES:
         unweighted = [
             m for m in CLUSTER_METHODS if resolve(m, config["methods"][m])[1]["weighting"] == "none"
         ]
-        targets += expand(f"{RES}/figures/clusters/{{method}}", method=unweighted)
+        targets += expand(
+            f"{RES}/figures/clusters/{{arch}}/{{method}}", arch=CLUSTER_ARCHS, method=unweighted
+        )
     return targets
 
 
 def final_targets():
-    """The whole grid: models, then method x post-processing x source scores, tables and figures."""
-    targets = expand(f"{RES}/models/{{modality}}/metrics.json", modality=MODALITIES)
+    """The whole grid: models per (modality, arch) and their classifier table, then source x arch x
+    method x post-processing scores, tables and figures."""
+    targets = model_files("metrics.json") + [f"{RES}/tables/classifier.md"]
     if not HAS_ANNOTATIONS:  # real PTB-XL without expert annotations: models only
         return targets
     targets += score_files("part-0")

@@ -21,15 +21,16 @@ checkpoint masks:
 
 
 rule oracle:
-    """Control: the expert mask plus noise, scored like any method (must come out near 1)."""
+    """Control: the expert mask plus noise, scored like any method (must come out near 1); one
+    per (source, arch) so every architecture's pool has it (the same map: seeded by source)."""
     input:
         masks=f"{RES}/data/masks.parquet",
     output:
-        f"{RES}/attributions/source={{source}}/method=oracle/part-0.parquet",
+        f"{RES}/attributions/source={{source}}/arch={{arch}}/method=oracle/part-0.parquet",
     log:
-        logfile("oracle/{source}"),
+        logfile("oracle/{source}/{arch}"),
     benchmark:
-        benchfile("oracle/{source}")
+        benchfile("oracle/{source}/{arch}")
     conda:
         "../../envs/evaluation.yaml"
     params:
@@ -43,16 +44,16 @@ rule oracle:
 rule score:
     """Sign alignment, post-processing, threshold sweep, Dice/IoU/Spearman per case."""
     input:
-        attributions=f"{RES}/attributions/source={{source}}/method={{method}}/part-0.parquet",
+        attributions=f"{RES}/attributions/source={{source}}/arch={{arch}}/method={{method}}/part-0.parquet",
         masks=f"{RES}/data/masks.parquet",
-        predictions=predictions_for,
+        predictions=model_file("predictions.parquet"),
     output:
-        scores=f"{RES}/scores/source={{source}}/method={{method}}/postprocessing={{pp}}/part-0.parquet",
-        sweep=f"{RES}/scores/source={{source}}/method={{method}}/postprocessing={{pp}}/sweep.parquet",
+        scores=f"{RES}/scores/source={{source}}/arch={{arch}}/method={{method}}/postprocessing={{pp}}/part-0.parquet",
+        sweep=f"{RES}/scores/source={{source}}/arch={{arch}}/method={{method}}/postprocessing={{pp}}/sweep.parquet",
     log:
-        logfile("score/{source}/{method}/{pp}"),
+        logfile("score/{source}/{arch}/{method}/{pp}"),
     benchmark:
-        benchfile("score/{source}/{method}/{pp}")
+        benchfile("score/{source}/{arch}/{method}/{pp}")
     conda:
         "../../envs/evaluation.yaml"
     params:
@@ -63,7 +64,8 @@ rule score:
 
 
 rule tables:
-    """Optimisation pool -> tables 1-5 and controls with BCa bootstrap intervals."""
+    """Optimisation pool (all architectures) -> tables 1-5, controls and explanation families with
+    BCa bootstrap intervals, and the threshold curves."""
     input:
         scores=score_files("part-0"),
         sweeps=score_files("sweep"),
@@ -76,6 +78,7 @@ rule tables:
             for name in TABLES
         },
         csv=expand(f"{RES}/tables/{{name}}.csv", name=TABLES),
+        curves=f"{RES}/tables/threshold_curves.csv",
         indices=f"{RES}/tables/bootstrap_indices.parquet",
         checks=f"{RES}/tables/checks.json",
     log:

@@ -1,21 +1,22 @@
 rule case_figures:
-    """Paper Fig. 3 (12-lead clinical grid) and Fig. 4 (3D CineECG in a heart) for one case.
+    """Paper Fig. 3 (12-lead clinical grid) and Fig. 4 (3D CineECG in a heart) for one case: the
+    figure method's map beside the IMN's intrinsic map, from declared attribution/score inputs.
 
     Not in the report (the case index links them); featured cases: featured_case_figures.
     """
     input:
-        windows=f"{RES}/data/windows.parquet",
-        cineecg=f"{RES}/data/cineecg.parquet",
+        **{f"attr_{k}": v for k, v in figure_inputs("attributions").items()},
+        **{f"score_{k}": v for k, v in figure_inputs("scores").items()},
+        windows=SIGNALS[grid.ECG12],
+        cineecg=SIGNALS[grid.CINEECG],
         masks=f"{RES}/data/masks.parquet",
-        predictions_ecg12=f"{RES}/models/ecg12/predictions.parquet",
-        predictions_cineecg=f"{RES}/models/cineecg/predictions.parquet",
-        attributions=figure_attributions,
-        scores=figure_scores,
+        predictions=figure_predictions(),
     output:
         ecg12=f"{RES}/figures/cases/{{case}}/ecg12.png",
         ecg12_svg=f"{RES}/figures/cases/{{case}}/ecg12.svg",
         cineecg=f"{RES}/figures/cases/{{case}}/cineecg.png",
         html=f"{RES}/figures/cases/{{case}}/cineecg.html",
+        compare=f"{RES}/figures/cases/{{case}}/compare.png",
     log:
         logfile("figures/{case}"),
     benchmark:
@@ -26,8 +27,6 @@ rule case_figures:
         "../../envs/figures.yaml"
     params:
         cfg=FIGURE_CFG,
-        attributions_root=f"{RES}/attributions",
-        scores_root=f"{RES}/scores",
         plotly_js=f"../{PLOTLY_JS}",  # the copy the case pages share (plotly_js rule)
         code=code("case_figures"),
     script:
@@ -55,12 +54,16 @@ use rule case_figures as featured_case_figures with:
             subcategory="{case}",
             caption="../report/cineecg_html.rst",
         ),
+        compare=report(
+            f"{RES}/figures/cases/{{case}}/compare.png",
+            category="Cases",
+            subcategory="{case}",
+            caption="../report/compare.rst",
+        ),
     wildcard_constraints:
         case=alternatives(FEATURED),
     params:
         cfg=FIGURE_CFG,
-        attributions_root=f"{RES}/attributions",
-        scores_root=f"{RES}/scores",
         plotly_js="inline",  # self-contained: a report item
         code=code("case_figures"),
 
@@ -88,9 +91,8 @@ rule figure_index:
         plotly=f"{RES}/figures/cases/{PLOTLY_JS}",
         masks=f"{RES}/data/masks.parquet",
         database=f"{dataset_dir()}/ptbxl_database.csv",
-        predictions_ecg12=f"{RES}/models/ecg12/predictions.parquet",
-        predictions_cineecg=f"{RES}/models/cineecg/predictions.parquet",
-        scores=figure_scores,
+        predictions=figure_predictions(),
+        scores=list(figure_inputs("scores").values()),
     output:
         report(
             f"{RES}/figures/cases/index.html",
@@ -104,13 +106,14 @@ rule figure_index:
     conda:
         "../../envs/figures.yaml"
     params:
+        architecture=FIG["architecture"],
         code=code("figure_index"),
     script:
         "../scripts/figure_index.py"
 
 
 rule summary_figures:
-    """Dice by method x post-processing x source with CI bars, and threshold curves."""
+    """Dice by method x post-processing x source x arch with CI bars, and threshold curves."""
     input:
         scores=score_files("part-0"),
         sweeps=score_files("sweep"),

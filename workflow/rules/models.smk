@@ -1,22 +1,23 @@
 rule tune:
-    """Optuna TPE search; the SQLite study is kept outside the outputs so a killed run resumes."""
+    """Optuna TPE search per (modality, arch); the SQLite study is kept outside the outputs so a
+    killed run resumes."""
     input:
         signals=lambda wc: SIGNALS[wc.modality],
         records=f"{RES}/data/records.parquet",
     output:
-        best=f"{RES}/models/{{modality}}/best_params.json",
+        best=f"{RES}/models/{{modality}}/{{arch}}/best_params.json",
     log:
-        logfile("tune/{modality}"),
+        logfile("tune/{modality}/{arch}"),
     benchmark:
-        benchfile("tune/{modality}")
+        benchfile("tune/{modality}/{arch}")
     conda:
         "../../envs/models.yaml"
     threads: 8  # capped at --cores by Snakemake
     resources:
         gpu=1 if config["models"]["device"] == "cuda" else 0,
     params:
-        study=f"{RES}/models/{{modality}}/study.db",
-        cfg=only(config["models"], "augment", "device", "n_trials", "search_space", "tuning_epochs"),
+        study=f"{RES}/models/{{modality}}/{{arch}}/study.db",
+        cfg=tune_cfg,
         seed=SEED,
         code=code("tune"),
     script:
@@ -24,19 +25,19 @@ rule tune:
 
 
 rule train:
-    """Final training with early stopping; test metrics and predictions for later stratification."""
+    """Final training per (modality, arch) with early stopping; test metrics and predictions."""
     input:
         signals=lambda wc: SIGNALS[wc.modality],
         records=f"{RES}/data/records.parquet",
-        best=f"{RES}/models/{{modality}}/best_params.json",
+        best=f"{RES}/models/{{modality}}/{{arch}}/best_params.json",
     output:
-        model=f"{RES}/models/{{modality}}/model.pt",
-        metrics=f"{RES}/models/{{modality}}/metrics.json",
-        predictions=f"{RES}/models/{{modality}}/predictions.parquet",
+        model=f"{RES}/models/{{modality}}/{{arch}}/model.pt",
+        metrics=f"{RES}/models/{{modality}}/{{arch}}/metrics.json",
+        predictions=f"{RES}/models/{{modality}}/{{arch}}/predictions.parquet",
     log:
-        logfile("train/{modality}"),
+        logfile("train/{modality}/{arch}"),
     benchmark:
-        benchfile("train/{modality}")
+        benchfile("train/{modality}/{arch}")
     conda:
         "../../envs/models.yaml"
     threads: 8  # capped at --cores by Snakemake
@@ -55,3 +56,26 @@ rule train:
         code=code("train"),
     script:
         "../scripts/train.py"
+
+
+rule classifier_table:
+    """Accuracy, macro-F1 and AUROC (BCa CIs) on the test split per (modality, architecture)."""
+    input:
+        model_files("predictions.parquet"),
+    output:
+        md=report(
+            f"{RES}/tables/classifier.md", category="Tables", caption="../report/classifier.rst"
+        ),
+        csv=f"{RES}/tables/classifier.csv",
+    log:
+        logfile("classifier_table"),
+    benchmark:
+        benchfile("classifier_table")
+    conda:
+        "../../envs/evaluation.yaml"
+    params:
+        bootstrap=canonical(config["evaluation"]["bootstrap"]),
+        seed=SEED,
+        code=code("classifier_table"),
+    script:
+        "../scripts/classifier_table.py"

@@ -8,6 +8,7 @@ with logged(snakemake):
         model=snakemake.input.model,
         out=snakemake.output[0],
         source=snakemake.wildcards.source,
+        arch=snakemake.wildcards.arch,
         name=snakemake.wildcards.method,
         method_cfg=snakemake.params.method_cfg,
         cfg=snakemake.params.cfg,

@@ -9,6 +9,7 @@ with logged(snakemake):
         state=snakemake.input.state,
         out=snakemake.output[0],
         source=snakemake.wildcards.source,
+        arch=snakemake.wildcards.arch,
         name=snakemake.wildcards.method,
         method_cfg=snakemake.params.method_cfg,
         clusters_cfg=snakemake.params.cfg,

@@ -6,8 +6,8 @@ with logged(snakemake):
         figures=list(snakemake.input.figures),
         masks=snakemake.input.masks,
         database=snakemake.input.database,
-        predictions_ecg12=snakemake.input.predictions_ecg12,
-        predictions_cineecg=snakemake.input.predictions_cineecg,
+        predictions=list(snakemake.input.predictions),
         scores=list(snakemake.input.scores),
+        architecture=snakemake.params.architecture,
         out=snakemake.output[0],
     )

@@ -10,6 +10,7 @@ with logged(snakemake):
         out_metrics=snakemake.output.metrics,
         out_predictions=snakemake.output.predictions,
         modality=snakemake.wildcards.modality,
+        arch=snakemake.wildcards.arch,
         cfg=snakemake.params.cfg,
         seed=snakemake.params.seed,
         threads=snakemake.threads,

@@ -8,6 +8,7 @@ with logged(snakemake):
         study_db=snakemake.params.study,
         out_best=snakemake.output.best,
         modality=snakemake.wildcards.modality,
+        arch=snakemake.wildcards.arch,
         cfg=snakemake.params.cfg,
         seed=snakemake.params.seed,
         threads=snakemake.threads,

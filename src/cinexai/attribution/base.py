@@ -36,7 +36,8 @@ class AttributionContext:
 
     ``reference``: the normal reference pool ``(R, C, T)`` (SHAP/LIME baselines); ``case_ids``:
     ids of the rows of ``x`` (per-case seeds, so per-case methods do not depend on batching);
-    ``cache``: per-run state a method may reuse across batches and passes (fitted explainers).
+    ``cache``: per-run state a method may reuse across batches and passes (fitted explainers);
+    ``model``: the network explained for the current batch (what intrinsic methods read).
     """
 
     reference: np.ndarray
@@ -46,6 +47,7 @@ class AttributionContext:
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
     case_ids: np.ndarray | None = None
     cache: dict[str, Any] = field(default_factory=dict)
+    model: torch.nn.Module | None = None
 
     def cached(self, key: str, build: Callable[[], Any]) -> Any:
         """``cache[key]``, built by ``build()`` on first use."""
@@ -133,10 +135,11 @@ def bipolar_phi(
 ) -> np.ndarray:
     """Phi of Eq. 1 for ``x`` ``(N, C, T)``: one pass on ``g`` or ``(A1 - A0) / 2``.
 
-    Model-free methods (controls) return their map directly.
+    Model-free methods (controls) and intrinsic methods (which apply Eq. 1 to the model's own
+    decomposition) return their map directly.
     """
     seed = derive_seed(ctx.seed, ctx.ids_for(x.shape[0]))
-    if spec.model_free:
+    if spec.model_free or spec.intrinsic:
         with seeded(seed):
             return np.asarray(spec.fn(None, x, ctx, None), dtype=np.float32)
     if one_pass:

@@ -90,9 +90,11 @@ def explain(
     method_cfg: dict[str, Any],
     clusters_cfg: dict[str, Any],
     seed: int,
+    arch: str = "resnet",
     threads: int = 1,
 ) -> None:
-    """Stage entry: explain the evaluation cases of ``source`` with cluster instance ``name``."""
+    """Stage entry: explain the evaluation cases of ``source`` (its ``arch`` model, a ResNet)
+    with cluster instance ``name``."""
     torch.set_num_threads(max(1, int(threads)))
     registered, params = registry.resolve(name, method_cfg)
     if registered != NAME:
@@ -131,6 +133,7 @@ def explain(
     )
     metadata = {
         "source": source,
+        "arch": arch,
         "method": name,
         "registered_method": NAME,
         "params": params,

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from cinexai import grid
 from cinexai.io import file_sha256, read_metadata, read_table, write_table
 from cinexai.leads import CINE_CHANNELS, LEADS
 
@@ -97,7 +98,7 @@ def long_table(
 def map_file(*, ecg12_attr: str | os.PathLike[str], out: str | os.PathLike[str]) -> None:
     """Map a ``source=ecg12`` attribution file to ``source=mapped`` (x, y, z share Eq. 2)."""
     meta = read_metadata(ecg12_attr)
-    if meta.get("source", "ecg12") != "ecg12":
+    if meta.get("source", grid.ECG12) != grid.ECG12:
         raise ValueError(
             f"{ecg12_attr}: Eq. 2 maps source=ecg12 attributions, "
             f"this file is source={meta['source']!r}"
@@ -109,8 +110,8 @@ def map_file(*, ecg12_attr: str | os.PathLike[str], out: str | os.PathLike[str])
     phi3 = np.repeat(profile[:, None, :], len(CINE_CHANNELS), axis=1)
     metadata = {
         **meta,
-        "source": "mapped",
-        "mapped_from": "ecg12",
+        "source": grid.MAPPED,
+        "mapped_from": grid.ECG12,
         "mapped_from_sha256": file_sha256(ecg12_attr),
         "mapping": NOTE,
         "mapping_zero_cases": zero_cases,

@@ -11,8 +11,9 @@ its function is first used (:attr:`MethodSpec.fn`).
 
 Config entries are *named instances*: ``config["methods"][instance]`` is a dict whose optional key
 ``method`` names the registered method (default: the instance name) and whose optional key
-``model`` (``trained`` | ``randomized``) picks the model to attribute; every other key is a method
-parameter, checked against the method's defaults so that a typo is an error, not a silent default,
+``model`` (``trained`` | ``randomized``) picks the model to attribute and whose optional key
+``architectures`` narrows the architectures it runs on (:mod:`cinexai.grid`); every other key is a
+method parameter, checked against the method's defaults so that a typo is an error, not a silent default,
 and against the value check the method declares for it (``register(..., params=...)``), so that a
 bad value fails when the DAG is built, naming its key, rather than deep inside a job.
 """
@@ -30,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 #: Instance keys that are not method parameters.
-INSTANCE_KEYS = ("method", "model")
+INSTANCE_KEYS = ("method", "model", "architectures")
 #: Values of an instance's ``model`` key.
 MODEL_CHOICES = ("trained", "randomized")
 #: The module each model variant needs beyond the attribution stage, imported by name by that
@@ -131,7 +132,8 @@ class MethodSpec:
     """A registered method: its module, parameter defaults and checks, and kind.
 
     ``model_free`` methods (the random control) produce Phi directly: Eq. 1 and the one-pass
-    choice do not apply to them.
+    choice do not apply to them.  ``intrinsic`` methods read the model's own explanation
+    (``ctx.model``) and return Phi of Eq. 1 themselves, on the logits, in one pass.
     """
 
     name: str
@@ -139,6 +141,7 @@ class MethodSpec:
     defaults: Mapping[str, Any] = field(default_factory=dict)
     model_free: bool = False
     params: Mapping[str, Check] = field(default_factory=dict)
+    intrinsic: bool = False
 
     @property
     def fn(self) -> Callable[..., Any]:
@@ -154,12 +157,15 @@ def _spec(
     defaults: Mapping[str, Any] | None = None,
     model_free: bool = False,
     params: Mapping[str, Check] | None = None,
+    intrinsic: bool = False,
 ) -> MethodSpec:
     """A :class:`MethodSpec` from :func:`register`'s arguments (checks need a default)."""
     unchecked = sorted(set(params or {}) - set(defaults or {}))
     if unchecked:
         raise ValueError(f"method {name!r}: checks for parameter(s) without a default {unchecked}")
-    return MethodSpec(name, module, dict(defaults or {}), bool(model_free), dict(params or {}))
+    return MethodSpec(
+        name, module, dict(defaults or {}), bool(model_free), dict(params or {}), bool(intrinsic)
+    )
 
 
 def register(
@@ -167,6 +173,7 @@ def register(
     defaults: Mapping[str, Any] | None = None,
     model_free: bool = False,
     params: Mapping[str, Check] | None = None,
+    intrinsic: bool = False,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Decorator registering ``attribute(forward, x, ctx, target)`` under ``name``.
 
@@ -174,7 +181,7 @@ def register(
     :func:`resolve` on every configured instance.  In a method module of this package the
     arguments must be readable without importing the module (see the module docstring).
     """
-    _spec("", name, defaults, model_free, params)  # fail before decorating
+    _spec("", name, defaults, model_free, params, intrinsic)  # fail before decorating
 
     def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
         existing = _REGISTRY.get(name)
@@ -183,7 +190,7 @@ def register(
                 f"attribution method {name!r} registered twice "
                 f"({existing.module} and {fn.__module__})"
             )
-        _REGISTRY[name] = _spec(fn.__module__, name, defaults, model_free, params)
+        _REGISTRY[name] = _spec(fn.__module__, name, defaults, model_free, params, intrinsic)
         _FUNCTIONS[name] = fn
         return fn
 

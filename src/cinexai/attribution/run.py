@@ -1,9 +1,9 @@
 """Stage entry: attribute the evaluation cases of one source with one method instance.
 
-Reads the signal table of the source (``windows.parquet`` for ecg12, ``cineecg.parquet`` for
-cineecg) and ``records.parquet`` (evaluation cases: ``split == 'evaluation' & included``; normal
-reference pool: ``split == 'reference' & included``), computes Phi of Eq. 1 and writes the
-attribution long format once, at the end, atomically, with its provenance.
+Reads the signal table of the source (its signal file in :data:`cinexai.grid.SOURCES`) and
+``records.parquet`` (evaluation cases: ``split == 'evaluation' & included``; normal reference
+pool: ``split == 'reference' & included``), computes Phi of Eq. 1 and writes the attribution long
+format once, at the end, atomically, with its provenance.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import pandas as pd
 import torch
 from tqdm import tqdm
 
+from cinexai import grid
 from cinexai.attribution import base, registry
 from cinexai.attribution.mapping import long_table
 from cinexai.io import (
@@ -29,13 +30,11 @@ from cinexai.io import (
     read_table,
     write_table,
 )
-from cinexai.leads import CINE_CHANNELS, LEADS
+from cinexai.models import architectures
 from cinexai.models.checkpoint import load_model, resolve_device
 
 log = logging.getLogger(__name__)
 
-#: Channels each directly attributed source must have.
-SOURCE_CHANNELS = {"ecg12": list(LEADS), "cineecg": list(CINE_CHANNELS)}
 #: The ``attribution:`` keys this stage reads (their defaults live in the config schema).
 SETTINGS = ("output", "one_pass", "batch_size", "cases_per_batch", "device")
 
@@ -77,16 +76,17 @@ def select_finite(
 
 
 def check_source(signals: SignalSet, source: str, path: str | os.PathLike[str]) -> None:
-    """The signal table must carry the channels of ``source``."""
-    if source not in SOURCE_CHANNELS:
+    """``source`` is attributed directly and the signal table carries its channels."""
+    direct = sorted(s.name for s in grid.SOURCES.values() if not s.mapped)
+    if source not in direct:
         raise ValueError(
-            f"source must be one of {sorted(SOURCE_CHANNELS)} (source 'mapped' is "
-            f"derived by mapping.map_file), got {source!r}"
+            f"source must be one of {direct} (mapped sources are derived by "
+            f"mapping.map_file), got {source!r}"
         )
-    if list(signals.channels) != SOURCE_CHANNELS[source]:
+    expected = list(grid.source(source).channels)
+    if list(signals.channels) != expected:
         raise ValueError(
-            f"{path}: source {source!r} expects channels {SOURCE_CHANNELS[source]}, "
-            f"found {signals.channels}"
+            f"{path}: source {source!r} expects channels {expected}, found {signals.channels}"
         )
 
 
@@ -104,10 +104,16 @@ def _frozen(model: torch.nn.Module) -> torch.nn.Module:
 
 
 def load_checked_model(
-    path: str | os.PathLike[str], n_channels: int, signals_path: Any, device: torch.device
+    path: str | os.PathLike[str],
+    n_channels: int,
+    signals_path: Any,
+    device: torch.device,
+    arch: str | None = None,
 ) -> torch.nn.Module:
-    """Load the model, check its input channels against the signals, freeze it."""
+    """Load the model, check its architecture (when given) and input channels, freeze it."""
     model = load_model(path, device=str(device))
+    if arch is not None and architectures.name_of(model) != arch:
+        raise ValueError(f"model {path} is a {architectures.name_of(model)!r} model, not {arch!r}")
     found = model.arch.get("in_channels")
     if found != n_channels:
         raise ValueError(
@@ -128,6 +134,15 @@ def randomized_models(model: torch.nn.Module, seed: int) -> Callable[[np.ndarray
     """
     randomize = importlib.import_module(registry.VARIANT_MODULES["randomized"])  # by name: rerun.py
     return lambda ids: _frozen(randomize.randomized_copy(model, randomization_seed(seed, ids)))
+
+
+def eq1_description(spec: registry.MethodSpec, one_pass: bool) -> str:
+    """How Eq. 1 was applied (provenance)."""
+    if spec.model_free:
+        return "not applied (model-free control)"
+    if spec.intrinsic:
+        return "intrinsic: the model's own decomposition, (part_1 - part_0)/2 on the logits"
+    return "one pass on g = (f1 - f0)/2" if one_pass else "(A1 - A0)/2"
 
 
 def _settings(cfg: dict[str, Any]) -> dict[str, Any]:
@@ -155,13 +170,15 @@ def compute(
     ``model_for(case_ids)``, when given, supplies the model of each batch instead of ``model``.
     """
     f = base.output_function(model, output)
+    ctx.model = model
     parts = []
     starts = range(0, len(cases.ids), cases_per_batch)
     for start in tqdm(starts, desc=f"attribute {label}", unit="batch"):
         x = torch.as_tensor(cases.X[start : start + cases_per_batch], device=ctx.device)
         ctx.case_ids = cases.ids[start : start + cases_per_batch]
         if model_for is not None:
-            f = base.output_function(model_for(ctx.case_ids), output)
+            ctx.model = model_for(ctx.case_ids)
+            f = base.output_function(ctx.model, output)
         parts.append(base.bipolar_phi(spec, f, x, ctx, one_pass))
     return np.concatenate(parts, axis=0)
 
@@ -177,9 +194,11 @@ def attribute(
     method_cfg: dict[str, Any],
     cfg: dict[str, Any],
     seed: int,
+    arch: str = "resnet",
     threads: int = 1,
 ) -> None:
-    """Attribute the evaluation cases of ``source`` with method instance ``name``; write ``out``."""
+    """Attribute the evaluation cases of ``source`` explained by its ``arch`` model with method
+    instance ``name``; write ``out``."""
     torch.set_num_threads(max(1, int(threads)))
     registered, params = registry.resolve(name, method_cfg)
     spec = registry.get(registered)
@@ -192,7 +211,12 @@ def attribute(
     cases = select_finite(sig, eval_ids, "evaluation", signals)
     reference = select_finite(sig, ref_ids, "reference", signals).X
     device = resolve_device(str(settings["device"]))
-    net = load_checked_model(model, len(sig.channels), signals, device)
+    net = load_checked_model(model, len(sig.channels), signals, device, arch)
+    if arch not in grid.method_architectures(registered):
+        raise ValueError(
+            f"methods.{name}: method {registered!r} is only defined for architecture(s) "
+            f"{list(grid.method_architectures(registered))}, not {arch!r}"
+        )
     model_for = randomized_models(net, int(seed)) if variant == "randomized" else None
 
     ctx = base.AttributionContext(
@@ -203,8 +227,9 @@ def attribute(
         device=device,
     )
     log.info(
-        "%s/%s (%s): %d cases, %d reference windows, output=%s, one_pass=%s",
+        "%s/%s/%s (%s): %d cases, %d reference windows, output=%s, one_pass=%s",
         source,
+        arch,
         name,
         registered,
         len(cases.ids),
@@ -221,7 +246,7 @@ def attribute(
         settings["output"],
         bool(settings["one_pass"]),
         cases_per_batch,
-        f"{source}/{name}",
+        f"{source}/{arch}/{name}",
         model_for,
     )
 
@@ -229,15 +254,14 @@ def attribute(
     table = long_table(cases.ids, sig.channels, t, t * 1000.0 / sig.fs, phi)
     metadata = {
         "source": source,
+        "arch": arch,
         "method": name,
         "registered_method": registered,
         "params": params,
         "baseline": params.get("baseline", params.get("background", "none")),
         "output": settings["output"],
         "one_pass": bool(settings["one_pass"]),
-        "eq1": "not applied (model-free control)"
-        if spec.model_free
-        else ("one pass on g = (f1 - f0)/2" if settings["one_pass"] else "(A1 - A0)/2"),
+        "eq1": eq1_description(spec, bool(settings["one_pass"])),
         "model": variant,
         "seed": int(seed),
         "model_sha256": file_sha256(model),

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from cinexai import grid
 from cinexai.evaluation.annotations import pooled_masks
 from cinexai.evaluation.score import target_of
 from cinexai.io import (
@@ -28,7 +29,6 @@ from cinexai.io import (
     read_table,
     write_table,
 )
-from cinexai.leads import CINE_CHANNELS, LEADS
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ ORACLE = "oracle"
 
 def source_channels(source: str) -> tuple[str, ...]:
     """Channels of an attribution file of ``source``."""
-    return LEADS if target_of(source) == "ecg12" else CINE_CHANNELS
+    return grid.source(source).channels
 
 
 def oracle_phi(

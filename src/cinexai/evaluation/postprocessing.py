@@ -10,7 +10,9 @@ keeps ranks):
 * ``absolute``: ``|Phi'| / max_case`` (all zeros if Phi' is all zero);
 * ``scaled``:   ``(Phi' - min_case) / (max_case - min_case)`` (all zeros if Phi' is constant).
 
-Padding cells are returned as 0 and must be ignored through ``valid``.
+Padding cells are returned as 0 and must be ignored through ``valid``; with ``extend=True`` every
+cell is transformed with the constants of the valid cells instead (what the figures draw for leads
+the expert did not name).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-PostProcessor = Callable[[np.ndarray, np.ndarray], np.ndarray]
+PostProcessor = Callable[..., np.ndarray]
 
 
 def align_sign(phi: np.ndarray, normal: np.ndarray) -> np.ndarray:
@@ -31,38 +33,39 @@ def align_sign(phi: np.ndarray, normal: np.ndarray) -> np.ndarray:
     return phi * sign.reshape((-1,) + (1,) * (phi.ndim - 1))
 
 
-def _divide_by_max(values: np.ndarray, valid: np.ndarray) -> np.ndarray:
+def _divide_by_max(values: np.ndarray, valid: np.ndarray, extend: bool) -> np.ndarray:
     top = np.where(valid, values, -np.inf).max(axis=1, keepdims=True)
     out = np.divide(values, top, out=np.zeros_like(values), where=top > 0)
-    return np.where(valid, out, 0.0)
+    return out if extend else np.where(valid, out, 0.0)
 
 
-def positive(phi: np.ndarray, valid: np.ndarray) -> np.ndarray:
+def positive(phi: np.ndarray, valid: np.ndarray, extend: bool = False) -> np.ndarray:
     """Only evidence for the expert's class: ``max(0, Phi')``, divided by its per-case maximum."""
-    return _divide_by_max(np.maximum(phi, 0.0), valid)
+    return _divide_by_max(np.maximum(phi, 0.0), valid, extend)
 
 
-def absolute(phi: np.ndarray, valid: np.ndarray) -> np.ndarray:
+def absolute(phi: np.ndarray, valid: np.ndarray, extend: bool = False) -> np.ndarray:
     """Evidence for either class: ``|Phi'|``, divided by its per-case maximum."""
-    return _divide_by_max(np.abs(phi), valid)
+    return _divide_by_max(np.abs(phi), valid, extend)
 
 
-def scaled(phi: np.ndarray, valid: np.ndarray) -> np.ndarray:
+def scaled(phi: np.ndarray, valid: np.ndarray, extend: bool = False) -> np.ndarray:
     """Min-max normalisation of Phi' per case (keeps the full continuous ranking)."""
     lo = np.where(valid, phi, np.inf).min(axis=1, keepdims=True)
     hi = np.where(valid, phi, -np.inf).max(axis=1, keepdims=True)
     span = hi - lo
     out = np.divide(phi - lo, span, out=np.zeros_like(phi), where=span > 0)
-    return np.where(valid, out, 0.0)
+    return out if extend else np.where(valid, out, 0.0)
 
 
 REGISTRY: dict[str, PostProcessor] = {"positive": positive, "absolute": absolute, "scaled": scaled}
 
 
-def apply(name: str, phi: np.ndarray, valid: np.ndarray) -> np.ndarray:
-    """Apply the registered post-processing ``name``; KeyError lists the known names."""
+def apply(name: str, phi: np.ndarray, valid: np.ndarray, extend: bool = False) -> np.ndarray:
+    """Apply the registered post-processing ``name`` (constants from the ``valid`` cells; other
+    cells 0, or transformed alike with ``extend``); KeyError lists the known names."""
     try:
         fn = REGISTRY[name]
     except KeyError:
         raise KeyError(f"unknown post-processing {name!r}; known: {sorted(REGISTRY)}") from None
-    return fn(np.asarray(phi, dtype=np.float64), np.asarray(valid, dtype=bool))
+    return fn(np.asarray(phi, dtype=np.float64), np.asarray(valid, dtype=bool), extend)

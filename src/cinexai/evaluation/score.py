@@ -1,10 +1,11 @@
-"""Score one (source, method, post-processing) configuration against the expert masks.
+"""Score one (source, arch, method, post-processing) configuration against the expert masks.
 
-Target modality: ``ecg12`` annotations score source ``ecg12``; ``cineecg`` annotations score
-sources ``cineecg`` and ``mapped``. Per case: Phi' = -Phi for expert-normal cases, post-processing
-to [0, 1] over the scored cells (named leads x samples for ecg12, x/y/z x samples for cineecg),
-Dice/IoU at every threshold of the grid, the chosen threshold, Spearman between the continuous map
-and the mask, and the all-salient floor. Cells outside the scored set (unnamed leads) are ignored.
+Target modality: each source's target in :data:`cinexai.grid.SOURCES` (``ecg12`` annotations score
+source ``ecg12``; ``cineecg`` annotations score sources ``cineecg`` and ``mapped``). Per case: Phi'
+= -Phi for expert-normal cases, post-processing to [0, 1] over the scored cells (named leads x
+samples for ecg12, x/y/z x samples for cineecg), Dice/IoU at every threshold of the grid, the
+chosen threshold, Spearman between the continuous map and the mask, and the all-salient floor.
+Cells outside the scored set (unnamed leads) are ignored.
 
 Under ``evaluation.annotators: each`` the masks hold one block per annotator and
 :func:`score_each` scores the configuration against each annotator's mask; a case's Dice/IoU
@@ -25,6 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from cinexai import grid
 from cinexai.evaluation import postprocessing as pp
 from cinexai.evaluation import threshold as thr
 from cinexai.evaluation.annotations import COMBINED
@@ -34,23 +36,20 @@ from cinexai.io import file_sha256, package_versions, read_metadata, read_table,
 log = logging.getLogger(__name__)
 
 
-TARGETS = {"ecg12": "ecg12", "cineecg": "cineecg", "mapped": "cineecg"}
+#: Attribution-file keys that identify a configuration (metadata, else the hive path).
+IDENTITY = ("source", "arch", "method")
 
 
 def target_of(source: str) -> str:
     """Annotation modality that scores ``source``."""
-    try:
-        return TARGETS[source]
-    except KeyError:
-        raise ValueError(
-            f"unknown attribution source {source!r}; known: {sorted(TARGETS)}"
-        ) from None
+    return grid.target_of(source)
 
 
 def attribution_identity(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """Metadata of an attribution file, with ``source``/``method`` from the hive path if absent."""
+    """Metadata of an attribution file, with ``source``/``arch``/``method`` from the hive path if
+    absent."""
     meta = dict(read_metadata(path))
-    for key in ("source", "method"):
+    for key in IDENTITY:
         if key not in meta:
             found = re.search(rf"{key}=([^/\\]+)", str(Path(path)))
             if not found:
@@ -241,13 +240,13 @@ def score(
     """Stage entry: score one attribution file under one post-processing.
 
     ``cfg`` is ``config["evaluation"]`` (``threshold``, ``threshold_step``). ``predictions`` is the
-    predictions file of the model the attributions explain (ecg12 model for sources ecg12 and
-    mapped, cineecg model for source cineecg); it gives ``pred`` and ``agreement``.
+    predictions file of the model the attributions explain (the source's modality and the
+    architecture); it gives ``pred`` and ``agreement``.
     """
     meta = attribution_identity(attributions)
-    source, method = meta["source"], meta["method"]
+    source, arch, method = meta["source"], meta["arch"], meta["method"]
     target = target_of(source)
-    label = f"score[source={source}, method={method}, postprocessing={postprocessing}]"
+    label = f"score[source={source}, arch={arch}, method={method}, postprocessing={postprocessing}]"
     if postprocessing not in pp.REGISTRY:
         raise KeyError(f"{label}: unknown post-processing; known: {sorted(pp.REGISTRY)}")
     mode = cfg["threshold"]
@@ -275,6 +274,7 @@ def score(
         {
             "case_id": cases,
             "source": source,
+            "arch": arch,
             "method": method,
             "registered_method": meta["registered_method"],
             "postprocessing": postprocessing,
@@ -297,6 +297,7 @@ def score(
     sweep = pd.DataFrame(
         {
             "source": source,
+            "arch": arch,
             "method": method,
             "postprocessing": postprocessing,
             "target": target,
@@ -309,6 +310,7 @@ def score(
     )
     provenance = {
         "source": source,
+        "arch": arch,
         "method": method,
         "registered_method": meta["registered_method"],
         "postprocessing": postprocessing,

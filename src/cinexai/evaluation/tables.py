@@ -1,22 +1,29 @@
 """The optimisation pool and tables 1-5 + controls with BCa intervals (paper section 4).
 
-A *configuration* is (source, method instance, post-processing). The optimisation pool holds every
-configuration except the controls (``cfg["controls"]``: a configuration is a control when its method
-instance or registered method is listed). Within each context the configuration with the highest
-mean Dice over the cases is kept (ties: first in (source, method, post-processing) order):
+A *configuration* is (source, architecture, method instance, post-processing). The optimisation
+pool spans the architectures and holds every configuration except the controls
+(``cfg["controls"]``: a configuration is a control when its method instance or registered method is
+listed). Within each context the configuration with the highest mean Dice over the cases is kept
+(ties: first in (source, arch, method, post-processing) order); every row names its configuration,
+the architecture included:
 
 * Table 1: best CineECG-target configuration (sources cineecg and mapped) vs best 12-lead;
 * Table 2: those two, stratified by expert diagnosis and by model agreement;
 * Table 3: per target and registered method, its best (instance, post-processing, source);
-* Table 4: per source, the best instance x post-processing of ``cfg["table4_method"]`` (IG),
-  titled by that method;
+* Table 4: per source and architecture, the best instance x post-processing of
+  ``cfg["table4_method"]`` (IG), titled by that method;
 * Table 5: per source and post-processing, the best method;
 * Controls: per target and control, the control under the best configuration's post-processing
-  (same source where available) and at its own best, beside the best configuration itself.
+  (same source and architecture where available) and at its own best, beside the best
+  configuration itself;
+* Families: per target, the best post-hoc configuration of each architecture and the best
+  intrinsic one (``imn_weights`` on the IMN), each beside its matched controls: the model-free
+  ones (random, oracle) and the model-randomised ones of its own kind (post-hoc or intrinsic) on
+  its architecture, under its post-processing and source where available.
 
 Every row: n, mean Dice/IoU/Spearman with BCa intervals, the mean all-salient floor, the
 configuration and its threshold. Resamples of a row are drawn from ``default_rng([seed,
-crc32(key)])`` with key = "source|method|postprocessing|stratum", so a configuration gets the same
+crc32(key)])`` with key = "source|arch|method|postprocessing|stratum", so a configuration gets the same
 interval in every table; they index the row's cases sorted by ``case_id`` and are saved in
 ``bootstrap_indices.parquet``.
 """
@@ -33,6 +40,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from cinexai import grid
 from cinexai.evaluation.bootstrap import Interval, bca_mean, row_seed
 from cinexai.evaluation.controls import control_checks
 from cinexai.io import (
@@ -46,11 +54,10 @@ from cinexai.io import (
 
 log = logging.getLogger(__name__)
 
-CONFIG = ["source", "method", "postprocessing"]
+CONFIG = ["source", "arch", "method", "postprocessing"]
 METRICS = ("dice", "iou", "spearman")
-TARGET_NAMES = {"cineecg": "CineECG Signal", "ecg12": "12-Lead Signal"}
-SOURCE_NAMES = {"cineecg": "CineECG Attr.", "mapped": "12-Lead (Mapped)", "ecg12": "12-Lead Attr."}
-SOURCE_TARGETS = (("cineecg", "cineecg"), ("cineecg", "mapped"), ("ecg12", "ecg12"))
+TARGET_NAMES = grid.TARGETS
+SOURCE_NAMES = {name: s.title for name, s in grid.SOURCES.items()}
 METHOD_NAMES = {
     "integrated_gradients": "Integrated Grad.",
     "gradient_shap": "Gradient SHAP",
@@ -58,6 +65,7 @@ METHOD_NAMES = {
     "lime": "LIME",
     "random": "Random",
     "oracle": "Oracle",
+    "imn_weights": "IMN weights",
 }
 STRATA = (
     ("diagnosis", "abnormal", "Abnormal"),
@@ -68,6 +76,7 @@ STRATA = (
 SCORE_COLUMNS = (
     "case_id",
     "source",
+    "arch",
     "method",
     "registered_method",
     "postprocessing",
@@ -127,7 +136,7 @@ def best(configs: pd.DataFrame) -> pd.Series | None:
     if configs.empty:
         return None
     return configs.sort_values(
-        ["mean_dice"] + CONFIG, ascending=[False, True, True, True], kind="stable"
+        ["mean_dice"] + CONFIG, ascending=[False] + [True] * len(CONFIG), kind="stable"
     ).iloc[0]
 
 
@@ -187,6 +196,7 @@ class TableBuilder:
         if config is None:
             return {
                 "source": "",
+                "arch": "",
                 "method": "",
                 "registered_method": "",
                 "postprocessing": "",
@@ -258,12 +268,15 @@ def _pool_best(summary: pd.DataFrame, **where: Any) -> pd.Series | None:
     return best(summary[sel])
 
 
+def _targets(summary: pd.DataFrame) -> list[str]:
+    """Targets scored in this grid, in table order."""
+    return [t for t in TARGET_NAMES if (summary["target"] == t).any()]
+
+
 def table1(tb: TableBuilder, summary: pd.DataFrame) -> tuple[list[dict], dict[str, pd.Series]]:
-    """Best CineECG-target configuration vs best 12-lead configuration."""
-    chosen = {t: _pool_best(summary, target=t) for t in TARGET_NAMES}
-    return [
-        tb.row("table1", {"modality": TARGET_NAMES[t]}, chosen[t]) for t in TARGET_NAMES
-    ], chosen
+    """Best CineECG-target configuration vs best 12-lead configuration (any architecture)."""
+    chosen = {t: _pool_best(summary, target=t) for t in _targets(summary)}
+    return [tb.row("table1", {"modality": TARGET_NAMES[t]}, chosen[t]) for t in chosen], chosen
 
 
 def table2(tb: TableBuilder, chosen: dict[str, pd.Series]) -> list[dict]:
@@ -276,7 +289,7 @@ def table2(tb: TableBuilder, chosen: dict[str, pd.Series]) -> list[dict]:
             (col, value),
         )
         for col in ("diagnosis", "agreement")
-        for t in TARGET_NAMES
+        for t in chosen
         for c, value, name in STRATA
         if c == col
     ]
@@ -285,7 +298,7 @@ def table2(tb: TableBuilder, chosen: dict[str, pd.Series]) -> list[dict]:
 def table3(tb: TableBuilder, summary: pd.DataFrame) -> list[dict]:
     """Per target, each registered method at its best (instance, post-processing, source)."""
     rows = []
-    for t in TARGET_NAMES:
+    for t in _targets(summary):
         methods = sorted(
             summary.loc[
                 ~summary["control"] & (summary["target"] == t), "registered_method"
@@ -303,25 +316,30 @@ def table3(tb: TableBuilder, summary: pd.DataFrame) -> list[dict]:
 
 
 def table4(tb: TableBuilder, summary: pd.DataFrame, method: str) -> list[dict]:
-    """Per source, the best instance x post-processing of one registered method."""
+    """Per source and architecture, the best instance x post-processing of one registered method."""
+    present = summary[["source", "arch"]].drop_duplicates()
     return [
         tb.row(
             "table4",
             {
-                "target": TARGET_NAMES[t],
+                "target": TARGET_NAMES[grid.target_of(s)],
                 "attribution": SOURCE_NAMES[s],
+                "architecture": a,
                 "registered_method_selected": method,
             },
-            _pool_best(summary, source=s, registered_method=method),
+            _pool_best(summary, source=s, arch=a, registered_method=method),
         )
-        for t, s in SOURCE_TARGETS
+        for t in TARGET_NAMES
+        for s in grid.SOURCES
+        if grid.target_of(s) == t
+        for a in sorted(present.loc[present["source"] == s, "arch"])
     ]
 
 
 def table5(tb: TableBuilder, summary: pd.DataFrame) -> list[dict]:
     """Per source and post-processing, the best method."""
     rows = []
-    for s in ("cineecg", "ecg12", "mapped"):
+    for s in [s for s in grid.SOURCES if (summary["source"] == s).any()]:
         pps = sorted(
             summary.loc[~summary["control"] & (summary["source"] == s), "postprocessing"].unique()
         )
@@ -344,8 +362,7 @@ def controls_table(
 ) -> list[dict]:
     """Per target: the best configuration, then each control matched and at its own best."""
     rows = []
-    for t in TARGET_NAMES:
-        ref = chosen[t]
+    for t, ref in chosen.items():
         if ref is None:
             continue
         rows.append(
@@ -363,9 +380,7 @@ def controls_table(
             if mine.empty:
                 log.warning("control %s has no %s-target configuration", c, t)
                 continue
-            same_pp = mine[mine["postprocessing"] == ref["postprocessing"]]
-            same_src = same_pp[same_pp["source"] == ref["source"]]
-            matched = best(same_src) if not same_src.empty else best(same_pp)
+            matched = _matched(mine, ref)
             rows.append(
                 tb.row(
                     "controls",
@@ -384,6 +399,57 @@ def controls_table(
                     best(mine),
                 )
             )
+    return rows
+
+
+def _matched(mine: pd.DataFrame, ref: pd.Series) -> pd.Series | None:
+    """A control's configuration under ``ref``'s post-processing, on its source and architecture
+    where available (source first)."""
+    same_pp = mine[mine["postprocessing"] == ref["postprocessing"]]
+    for keys in (("source", "arch"), ("source",), ()):
+        sel = same_pp
+        for key in keys:
+            sel = sel[sel[key] == ref[key]]
+        if not sel.empty:
+            return best(sel)
+    return None
+
+
+def families_table(tb: TableBuilder, summary: pd.DataFrame, controls: Sequence[str]) -> list[dict]:
+    """Per target: best post-hoc per architecture and best intrinsic, each with matched controls.
+
+    A family's controls are the model-free ones (their registered method runs nowhere in the
+    pool: random, oracle) and the model-randomised ones of the family's kind, all on the
+    family's architecture.
+    """
+    pool_methods = set(summary.loc[~summary["control"], "registered_method"])
+    intrinsic = summary["registered_method"].isin(grid.INTRINSIC_METHODS)
+    rows = []
+    for t in _targets(summary):
+        families = [(f"post-hoc ({a})", a, False) for a in sorted(summary["arch"].unique())] + [
+            (f"intrinsic ({a})", a, True) for a in sorted(summary.loc[intrinsic, "arch"].unique())
+        ]
+        for family, arch, kind in families:
+            here = (summary["target"] == t) & (summary["arch"] == arch) & (intrinsic == kind)
+            ref = best(summary[here & ~summary["control"]])
+            labels = {"modality": TARGET_NAMES[t], "family": family}
+            rows.append(tb.row("families", {**labels, "entry": "best"}, ref))
+            if ref is None:
+                continue
+            for c in controls:
+                mine = summary[
+                    ((summary["method"] == c) | (summary["registered_method"] == c))
+                    & (summary["target"] == t)
+                    & (summary["arch"] == arch)
+                ]
+                if mine.empty:
+                    continue
+                model_free = not mine["registered_method"].isin(pool_methods).any()
+                same_kind = (
+                    bool(mine["registered_method"].isin(grid.INTRINSIC_METHODS).all()) == kind
+                )
+                if model_free or same_kind:
+                    rows.append(tb.row("families", {**labels, "entry": c}, _matched(mine, ref)))
     return rows
 
 
@@ -410,7 +476,11 @@ def to_markdown(df: pd.DataFrame, labels: Sequence[str], title: str, note: str) 
     ]
     lines = [f"**{title}**", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in df.to_dict("records"):
-        conf = f"{r['method']} / {r['postprocessing']} / {r['source']}" if r["method"] else "none"
+        conf = (
+            f"{r['method']} / {r['postprocessing']} / {r['source']} / {r['arch']}"
+            if r["method"]
+            else "none"
+        )
         thr = (
             ""
             if np.isnan(r["threshold"])
@@ -476,7 +546,8 @@ def make_tables(
     seed: int,
     extra_checks: Sequence[str | os.PathLike[str]] = (),
 ) -> None:
-    """Stage entry: tables 1-5, controls, bootstrap indices, threshold curves and checks.json.
+    """Stage entry: tables 1-5, controls, families, bootstrap indices, threshold curves and
+    checks.json.
 
     ``cfg`` is ``config["evaluation"]`` (``controls``, ``bootstrap``, ``table4_method``,
     ``oracle_min_dice``).  Each of ``extra_checks`` (JSON written by another family's stage,
@@ -512,7 +583,7 @@ def make_tables(
         (
             "table4",
             table4(tb, summary, table4_method),
-            ["target", "attribution"],
+            ["target", "attribution", "architecture"],
             f"Table 4: attribution source ({METHOD_NAMES.get(table4_method, table4_method)})",
         ),
         (
@@ -526,6 +597,12 @@ def make_tables(
             controls_table(tb, summary, chosen, controls),
             ["modality", "control", "selection"],
             "Controls: random, oracle, model-randomised",
+        ),
+        (
+            "families",
+            families_table(tb, summary, controls),
+            ["modality", "family", "entry"],
+            "Explanation families: post-hoc per architecture vs the IMN's intrinsic weights",
         ),
     ]
     frames = {

@@ -50,15 +50,16 @@ class CineFigureData:
     """Everything the CineECG figure draws for one case (attributions already in [0, 1]).
 
     ``trajectory`` (3, T) in mm; ``attr12`` (12, T) in :data:`LEADS` order; ``attr_cine`` and
-    ``attr_mapped`` (T,) one value per trajectory point; ``meshes`` part -> (vertices, faces);
+    ``attr_mapped`` (T,) one value per trajectory point, or None for a source not in the grid (its
+    panel says so); ``meshes`` part -> (vertices, faces);
     ``mask`` (T,) the expert's CineECG annotation; ``mask12`` lead -> (T,) for the named leads;
     ``landmarks`` name -> (3,) points labelled for orientation (apex, free walls).
     """
 
     trajectory: np.ndarray
     attr12: np.ndarray
-    attr_cine: np.ndarray
-    attr_mapped: np.ndarray
+    attr_cine: np.ndarray | None
+    attr_mapped: np.ndarray | None
     meshes: dict[str, Mesh]
     title: str
     fs: float = 500.0
@@ -76,6 +77,8 @@ class CineFigureData:
             ("attr_cine", self.attr_cine, (n,)),
             ("attr_mapped", self.attr_mapped, (n,)),
         ):
+            if arr is None and name != "attr12":
+                continue
             arr = np.asarray(arr, dtype=float)
             if arr.shape != shape:
                 raise ValueError(f"{name} must be {shape}, got {arr.shape}")
@@ -255,6 +258,11 @@ def _draw_png(data: CineFigureData, norm: Normalize, view: tuple[float, float]) 
         (1, data.attr_cine, PANEL_TITLES[1]),
         (2, data.attr_mapped, PANEL_TITLES[2]),
     ):
+        if attr is None:
+            ax = fig.add_subplot(grid[0, col])
+            ax.set_axis_off()
+            ax.text(0.5, 0.5, f"{title}:\nnot in this grid", ha="center", fontsize=8)
+            continue
         _trajectory_3d(
             fig.add_subplot(grid[0, col], projection="3d"),
             data,
@@ -394,6 +402,8 @@ def cineecg_figure(data: CineFigureData) -> go.Figure:
     fig.update_yaxes(autorange="reversed", row=1, col=1)
     fig.update_xaxes(title_text="time from QRS onset (ms)", row=1, col=1)
     for col, attr in ((2, data.attr_cine), (3, data.attr_mapped)):
+        if attr is None:  # a source not in this grid: its scene stays empty
+            continue
         for trace in _plotly_traces(data, np.asarray(attr, dtype=float), show_legend=col == 2):
             fig.add_trace(trace, row=1, col=col)
     scene = {

@@ -1,9 +1,11 @@
 """The case index: one offline page a clinician browses to find a case and open its figures.
 
 A table with a row per case: a thumbnail of its 12-lead figure, the expert diagnosis, the record's
-family (its SCP statement of highest likelihood), each model's P(abnormal), the 12-lead model's
-prediction and whether it agrees with the expert, and the Dice of the figure configuration per
-source; every column sorts on a click on its header. Thumbnails are embedded (data URIs) and the
+family (its SCP statement of highest likelihood), each (modality, architecture) model's
+P(abnormal), the prediction of the 12-lead model of ``figures.architecture`` and whether it agrees
+with the expert, and the Dice of each figure configuration (``figures.method`` on
+``figures.architecture``, the IMN's intrinsic map) per source and architecture; every column sorts
+on a click on its header. Thumbnails are embedded (data URIs) and the
 sorting script is inline, so the page works from disk, inside the Snakemake report, and without a
 network connection; case links are relative to the page.
 """
@@ -21,13 +23,12 @@ from pathlib import Path
 import pandas as pd
 from PIL import Image
 
+from cinexai import grid
 from cinexai.io import atomic_write, read_table
 
 PathLike = str | os.PathLike[str]
 #: Thumbnail bounding box in pixels (width, height).
 THUMBNAIL = (360, 240)
-#: Sources whose Dice the index shows, in column order.
-SOURCES = ("ecg12", "cineecg", "mapped")
 
 
 def family(scp_codes: str) -> str:
@@ -51,30 +52,33 @@ def case_table(
     cases: Sequence[int],
     masks: PathLike,
     database: PathLike,
-    predictions: Mapping[str, PathLike],
-    scores: Mapping[str, PathLike],
+    predictions: Mapping[tuple[str, str], PathLike],
+    scores: Mapping[tuple[str, str, str], PathLike],
+    architecture: str,
 ) -> pd.DataFrame:
-    """One row per case: diagnosis, family, P(abnormal) per model, the 12-lead model's prediction
-    and agreement with the expert, Dice per source (NaN where a case is not scored)."""
+    """One row per case: diagnosis, family, P(abnormal) per ``(modality, arch)`` model
+    (``p_{modality}_{arch}``), the prediction of the 12-lead model of ``architecture`` and its
+    agreement with the expert, Dice per ``(source, arch, method)`` score file
+    (``dice_{source}_{arch}_{method}``; NaN where a case is not scored)."""
     frame = pd.DataFrame({"case_id": sorted(int(c) for c in cases)}).set_index("case_id")
     expert = read_table(masks, columns=["case_id", "diagnosis"]).groupby("case_id")["diagnosis"]
     expert = expert.first()  # one diagnosis per case (as the case figures take it)
     frame["diagnosis"] = expert.reindex(frame.index).fillna("")
     db = pd.read_csv(database, index_col="ecg_id", usecols=["ecg_id", "scp_codes"])
     frame["family"] = db["scp_codes"].reindex(frame.index).fillna("").map(family)
-    for modality, path in predictions.items():
+    for (modality, arch), path in predictions.items():
         pred = read_table(path, columns=["id", "prob_abnormal", "pred"]).set_index("id")
-        frame[f"p_{modality}"] = pred["prob_abnormal"].reindex(frame.index)
-        if modality == "ecg12":
+        frame[f"p_{modality}_{arch}"] = pred["prob_abnormal"].reindex(frame.index)
+        if (modality, arch) == (grid.ECG12, architecture):
             predicted = pred["pred"].reindex(frame.index)
             frame["prediction"] = predicted.map({1: "abnormal", 0: "normal"}).fillna("")
             frame["agreement"] = [
                 "" if not p else ("agrees" if p == d else "disagrees")
                 for p, d in zip(frame["prediction"], frame["diagnosis"], strict=True)
             ]
-    for source, path in scores.items():
+    for (source, arch, method), path in scores.items():
         dice = read_table(path, columns=["case_id", "dice"]).groupby("case_id")["dice"].mean()
-        frame[f"dice_{source}"] = dice.reindex(frame.index)
+        frame[f"dice_{source}_{arch}_{method}"] = dice.reindex(frame.index)
     return frame.reset_index()
 
 
@@ -122,21 +126,36 @@ td.disagrees { color: #b00; font-weight: bold; }
 img { display: block; max-width: 360px; }
 """
 
-#: (header, column of :func:`case_table`) of the sortable columns after case and thumbnail.
-COLUMNS = (
-    ("diagnosis (expert)", "diagnosis"),
-    ("family", "family"),
-    ("P(abnormal) 12-lead", "p_ecg12"),
-    ("P(abnormal) CineECG", "p_cineecg"),
-    ("prediction (12-lead)", "prediction"),
-    ("agreement", "agreement"),
-    *((f"Dice {s}", f"dice_{s}") for s in SOURCES),
-)
+#: Model modalities' labels in the P(abnormal) headers.
+MODALITY_LABELS = {grid.ECG12: "12-lead", grid.CINEECG: "CineECG"}
 
 
-def render_index(table: pd.DataFrame, figures: Mapping[int, Sequence[Path]], out: Path) -> str:
-    """The page for ``table`` (from :func:`case_table`); ``figures`` maps case -> its files."""
-    columns = [(h, c) for h, c in COLUMNS if c in table.columns]
+def index_columns(
+    predictions: Sequence[tuple[str, str]],
+    scores: Sequence[tuple[str, str, str]],
+    architecture: str,
+) -> list[tuple[str, str]]:
+    """(header, column of :func:`case_table`) of the sortable columns after case and thumbnail:
+    P(abnormal) per model, then Dice per (source, arch, method) in that order."""
+    return [
+        ("diagnosis (expert)", "diagnosis"),
+        ("family", "family"),
+        *((f"P(abnormal) {MODALITY_LABELS.get(m, m)} {a}", f"p_{m}_{a}") for m, a in predictions),
+        (f"prediction (12-lead {architecture})", "prediction"),
+        ("agreement", "agreement"),
+        *((f"Dice {s} {a} {m}", f"dice_{s}_{a}_{m}") for s, a, m in scores),
+    ]
+
+
+def render_index(
+    table: pd.DataFrame,
+    figures: Mapping[int, Sequence[Path]],
+    out: Path,
+    columns: Sequence[tuple[str, str]],
+) -> str:
+    """The page for ``table`` (from :func:`case_table`); ``figures`` maps case -> its files;
+    ``columns`` from :func:`index_columns`."""
+    columns = [(h, c) for h, c in columns if c in table.columns]
     head = '<th data-col="0">case</th><th>12-lead figure</th>' + "".join(
         f'<th data-col="{i}">{html.escape(h)}</th>' for i, (h, _) in enumerate(columns, start=2)
     )
@@ -175,31 +194,34 @@ def write_index(
     figures: Sequence[PathLike],
     masks: PathLike,
     database: PathLike,
-    predictions_ecg12: PathLike,
-    predictions_cineecg: PathLike,
+    predictions: Sequence[PathLike],
     scores: Sequence[PathLike],
+    architecture: str,
     out: PathLike,
 ) -> None:
     """Write the case index ``out`` over the case folders of ``figures`` (``cases/{case}/...``).
 
-    ``scores`` are the figure configuration's score files, one per source
-    (``.../source={source}/...``).
+    ``predictions`` are ``models/{modality}/{arch}/predictions.parquet`` files; ``scores`` the
+    figure configurations' score files (``.../source=/arch=/method=/...``), in column order;
+    ``architecture`` (``figures.architecture``) picks the 12-lead model whose prediction is shown.
     """
     out = Path(out)
     by_case: dict[int, list[Path]] = {}
     for path in map(Path, figures):
         by_case.setdefault(int(path.parent.name), []).append(path)
-    per_source = {}
+    models = {(Path(p).parent.parent.name, Path(p).parent.name): p for p in predictions}
+    cells = {}
     for path in map(Path, scores):
-        source = next(p.split("=", 1)[1] for p in path.parts if p.startswith("source="))
-        per_source[source] = path
+        keys = dict(p.split("=", 1) for p in path.parts if "=" in p)
+        cells[(keys["source"], keys["arch"], keys["method"])] = path
     table = case_table(
         cases=list(by_case),
         masks=masks,
         database=database,
-        predictions={"ecg12": predictions_ecg12, "cineecg": predictions_cineecg},
-        scores={s: per_source[s] for s in SOURCES if s in per_source},
+        predictions=models,
+        scores=cells,
+        architecture=architecture,
     )
-    page = render_index(table, by_case, out)
+    page = render_index(table, by_case, out, index_columns(list(models), list(cells), architecture))
     with atomic_write(out) as tmp:
         tmp.write_text(page, encoding="utf-8")

@@ -11,20 +11,23 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from cinexai import grid
 from cinexai.evaluation.bootstrap import bca_mean, row_seed
 from cinexai.figures import style
 from cinexai.io import atomic_write, read_table
 
 log = logging.getLogger(__name__)
 
-SOURCE_ORDER = ("ecg12", "cineecg", "mapped")
-SOURCE_TITLES = {
-    "ecg12": "12-lead attributions",
-    "cineecg": "CineECG attributions",
-    "mapped": "12-lead mapped onto CineECG",
-}
+SOURCE_ORDER = tuple(grid.SOURCES)
+SOURCE_TITLES = {name: s.title for name, s in grid.SOURCES.items()}
 POSTPROCESSING_COLOURS = {"positive": "#d95f02", "absolute": "#1b9e77", "scaled": "#7570b3"}
-KEYS = ["source", "method", "postprocessing"]
+#: A configuration, in the tables' order (same bootstrap row keys, so the same intervals).
+KEYS = ["source", "arch", "method", "postprocessing"]
+
+
+def _label(frame: pd.DataFrame) -> pd.Series:
+    """``method (arch)``: one bar or line per method instance and architecture."""
+    return frame["method"].astype(str) + " (" + frame["arch"].astype(str) + ")"
 
 
 def _ordered(values: pd.Series, order: tuple[str, ...]) -> list[str]:
@@ -35,7 +38,7 @@ def _ordered(values: pd.Series, order: tuple[str, ...]) -> list[str]:
 def dice_intervals(
     scores: pd.DataFrame, *, n_resamples: int, confidence: float, seed: int
 ) -> pd.DataFrame:
-    """Mean Dice and its BCa interval per (source, method, postprocessing), one row each.
+    """Mean Dice and its BCa interval per (source, arch, method, postprocessing), one row each.
 
     With the tables' ``n_resamples``, ``confidence`` and ``seed`` the intervals equal table rows'.
     """
@@ -77,10 +80,11 @@ def plot_dice_by_config(
     confidence: float,
     seed: int,
 ) -> None:
-    """Bars of mean Dice (method x post-processing), one panel per source, BCa error bars."""
+    """Bars of mean Dice (method (arch) x post-processing), one panel per source, BCa error bars."""
     table = dice_intervals(scores, n_resamples=n_resamples, confidence=confidence, seed=seed)
+    table["label"] = _label(table)
     sources = _ordered(table["source"], SOURCE_ORDER)
-    methods = sorted(table["method"].unique())
+    methods = sorted(table["label"].unique())
     pps = _ordered(table["postprocessing"], tuple(POSTPROCESSING_COLOURS))
     width = 0.8 / len(pps)
     panel_w = max(3.2, 1.2 + 0.8 * len(methods))
@@ -90,7 +94,7 @@ def plot_dice_by_config(
     for ax, source in zip(axes[0], sources):
         sub = table[table["source"] == source]
         for j, pp in enumerate(pps):
-            cell = sub[sub["postprocessing"] == pp].set_index("method").reindex(methods)
+            cell = sub[sub["postprocessing"] == pp].set_index("label").reindex(methods)
             x = np.arange(len(methods)) + (j - (len(pps) - 1) / 2) * width
             err = np.vstack([cell["mean"] - cell["low"], cell["high"] - cell["mean"]])
             ax.bar(
@@ -132,11 +136,13 @@ def threshold_curves(sweeps: pd.DataFrame) -> pd.DataFrame:
 
 
 def plot_threshold_curves(sweeps: pd.DataFrame, out_png: str | os.PathLike[str]) -> None:
-    """Mean Dice against threshold: rows = source, columns = post-processing, a line per method."""
+    """Mean Dice against threshold: rows = source, columns = post-processing, a line per method
+    instance and architecture."""
     curves = threshold_curves(sweeps)
+    curves["label"] = _label(curves)
     sources = _ordered(curves["source"], SOURCE_ORDER)
     pps = _ordered(curves["postprocessing"], tuple(POSTPROCESSING_COLOURS))
-    methods = sorted(curves["method"].unique())
+    methods = sorted(curves["label"].unique())
     colours = dict(zip(methods, plt.colormaps["tab10"](np.arange(len(methods)) % 10)))
     fig, axes = plt.subplots(
         len(sources),
@@ -150,7 +156,7 @@ def plot_threshold_curves(sweeps: pd.DataFrame, out_png: str | os.PathLike[str])
         for c, pp in enumerate(pps):
             ax = axes[r, c]
             cell = curves[(curves["source"] == source) & (curves["postprocessing"] == pp)]
-            for method, g in cell.groupby("method"):
+            for method, g in cell.groupby("label"):
                 ax.plot(g["threshold"], g["mean_dice"], lw=1.0, color=colours[method], label=method)
                 best = g.loc[g["mean_dice"].idxmax()]
                 ax.plot(best["threshold"], best["mean_dice"], "o", ms=3, color=colours[method])
@@ -179,7 +185,8 @@ def _save(fig: plt.Figure, out_png: str | os.PathLike[str]) -> None:
 
 
 def _read_with_keys(path: str | os.PathLike[str]) -> pd.DataFrame:
-    """Read a score/sweep file; fill source/method/postprocessing from the hive path if absent."""
+    """Read a score/sweep file; fill source/arch/method/postprocessing from the hive path if
+    absent."""
     df = read_table(path)
     for part in Path(path).parts:
         key, sep, value = part.partition("=")

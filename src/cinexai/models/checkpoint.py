@@ -1,7 +1,9 @@
 """Safe model checkpoints and device selection.
 
-A checkpoint is ``torch.save({"state_dict", "arch", "modality", "channels"})`` holding only tensors
-and primitives, so it loads with ``torch.load(weights_only=True)`` (no arbitrary unpickling).
+A checkpoint is ``torch.save({"state_dict", "arch", "modality", "channels", "architecture"})``
+holding only tensors and primitives, so it loads with ``torch.load(weights_only=True)`` (no
+arbitrary unpickling).  ``architecture`` names the registered model class
+(:mod:`cinexai.models.architectures`); a checkpoint without it is a ResNet1d.
 """
 
 from __future__ import annotations
@@ -12,9 +14,10 @@ from collections.abc import Sequence
 from typing import Any
 
 import torch
+from torch import nn
 
 from cinexai.io import atomic_write
-from cinexai.models.resnet import ResNet1d
+from cinexai.models import architectures
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +39,7 @@ def resolve_device(name: str) -> torch.device:
 
 
 def save_model(
-    model: ResNet1d,
+    model: nn.Module,
     path: str | os.PathLike[str],
     arch: dict[str, Any],
     modality: str,
@@ -58,6 +61,7 @@ def save_model(
         "arch": dict(arch),
         "modality": str(modality),
         "channels": [str(c) for c in channels],
+        "architecture": architectures.name_of(model),
     }
     with atomic_write(path) as tmp:
         torch.save(payload, tmp)
@@ -84,8 +88,8 @@ def read_checkpoint(path: str | os.PathLike[str], device: str = "cpu") -> dict[s
 
 def load_model(
     path: str | os.PathLike[str], expected_channels: int | None = None, device: str = "cpu"
-) -> ResNet1d:
-    """Rebuild the model from a checkpoint, in eval mode on ``device``."""
+) -> nn.Module:
+    """Rebuild the model (any registered architecture) from a checkpoint, eval mode, ``device``."""
     payload = read_checkpoint(path, device)
     arch = payload["arch"]
     found = arch.get("in_channels") if isinstance(arch, dict) else None
@@ -95,8 +99,8 @@ def load_model(
             f"found {found} (modality {payload['modality']!r})"
         )
     try:
-        model = ResNet1d(**arch)
+        model = architectures.build(str(payload.get("architecture", "resnet")), arch)
         model.load_state_dict(payload["state_dict"], strict=True)
-    except (TypeError, ValueError, RuntimeError) as exc:
+    except (TypeError, ValueError, RuntimeError, KeyError) as exc:
         raise ValueError(f"{path}: state_dict does not match its arch {arch}: {exc}") from exc
     return model.to(device).eval()

@@ -8,19 +8,23 @@ randomised controls (see :mod:`cinexai.rerun`).
 from __future__ import annotations
 
 import torch
+from torch import nn
 
-from cinexai.models.resnet import ResNet1d
+from cinexai.models import architectures
 
 
-def randomized_copy(model: ResNet1d, seed: int) -> ResNet1d:
+def randomized_copy(model: nn.Module, seed: int) -> nn.Module:
     """Same architecture and normalisation buffers, freshly initialised weights (Adebayo 2018).
+
+    Any registered architecture (:mod:`cinexai.models.architectures`): for the IMN this is a
+    re-initialised hypernetwork, whose generated W are read the same way.
 
     The copy is built on the CPU under a forked, seeded RNG (the global RNG is left untouched),
     then moved to the model's device and put in eval mode.
     """
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        fresh = ResNet1d(**model.arch)
+        fresh = architectures.build(architectures.name_of(model), model.arch)
     fresh = fresh.to(model.mean.device)
     with torch.no_grad():
         fresh.mean.copy_(model.mean)

@@ -1,4 +1,4 @@
-"""Final training of the ResNet1d (Adam + cross-entropy, early stopping), test metrics, predictions.
+"""Final training of one architecture (Adam + its loss, early stopping), test metrics, predictions.
 
 Entry point of the ``train`` rule: :func:`train`.  :func:`fit` is shared with the Optuna objective
 in :mod:`cinexai.models.tuning`.  Runs are seeded and deterministic on the CPU (same seed, same
@@ -27,16 +27,15 @@ from torch.utils.data import DataLoader, TensorDataset
 from tqdm import tqdm
 
 from cinexai.io import file_sha256, package_versions, read_json, write_json, write_table
+from cinexai.models import architectures
 from cinexai.models.augment import TimeMask
 from cinexai.models.checkpoint import resolve_device, save_model
 from cinexai.models.data import ModelData, Split, channel_stats, load_model_data
-from cinexai.models.resnet import ResNet1d
 
 log = logging.getLogger(__name__)
 
 #: Splits written to predictions.parquet (any may be empty).
 PREDICTION_SPLITS = ("test", "reference", "evaluation")
-HYPERPARAMETERS = ("depth", "width", "kernel_size", "dropout", "lr", "batch_size")
 EVAL_BATCH_SIZE = 512
 
 
@@ -62,18 +61,10 @@ def build_model(
     n_samples: int,
     mean: list[float] | None = None,
     std: list[float] | None = None,
-) -> ResNet1d:
-    """ResNet1d from tuned hyperparameters (``depth``, ``width``, ``kernel_size``, ``dropout``)."""
-    return ResNet1d(
-        in_channels,
-        n_samples,
-        depth=int(params["depth"]),
-        width=int(params["width"]),
-        kernel_size=int(params["kernel_size"]),
-        dropout=float(params["dropout"]),
-        mean=mean,
-        std=std,
-    )
+    arch: str = "resnet",
+) -> nn.Module:
+    """Architecture ``arch`` from tuned hyperparameters (see :mod:`cinexai.models.architectures`)."""
+    return architectures.from_params(arch, params, in_channels, n_samples, mean, std)
 
 
 def time_mask(cfg: Mapping[str, Any], fs: float) -> TimeMask | None:
@@ -93,7 +84,7 @@ class FitResult:
 
 
 def fit(
-    model: ResNet1d,
+    model: nn.Module,
     train_split: Split,
     val_split: Split,
     *,
@@ -107,7 +98,10 @@ def fit(
     desc: str = "epochs",
     augment: TimeMask | None = None,
 ) -> FitResult:
-    """Train with Adam + cross-entropy, monitor the validation loss, restore the best weights.
+    """Train with Adam on the model's loss, monitor the validation loss, restore the best weights.
+
+    The loss is :func:`cinexai.models.architectures.training_loss` (cross-entropy; for the IMN
+    plus ``l1_lambda * mean|W|``); the monitored validation loss is the cross-entropy alone.
 
     ``patience`` epochs without improvement stop training (None: run all ``max_epochs``).
     ``on_epoch(epoch, val_loss)`` is called after every epoch (Optuna reports and prunes there;
@@ -125,14 +119,13 @@ def fit(
         generator=torch.Generator().manual_seed(seed),
     )
     optimizer = torch.optim.Adam(model.parameters(), lr=float(lr))
-    loss_fn = nn.CrossEntropyLoss()
     aug_rng = torch.Generator().manual_seed(seed)
     best = (float("inf"), 0, copy.deepcopy(model.state_dict()))
     history: list[dict[str, Any]] = []
     start = time.perf_counter()
     bar = tqdm(range(1, max_epochs + 1), desc=desc, leave=False)
     for epoch in bar:
-        train_loss = _train_epoch(model, loader, optimizer, loss_fn, device, augment, aug_rng)
+        train_loss = _train_epoch(model, loader, optimizer, device, augment, aug_rng)
         val_loss, val_auroc = evaluate(model, val_split, device)
         history.append(
             {
@@ -161,7 +154,6 @@ def _train_epoch(
     model: nn.Module,
     loader: DataLoader,
     optimizer: torch.optim.Optimizer,
-    loss_fn: nn.Module,
     device: torch.device,
     augment: TimeMask | None,
     aug_rng: torch.Generator,
@@ -173,7 +165,7 @@ def _train_epoch(
             xb = augment(xb, aug_rng)
         xb, yb = xb.to(device), yb.to(device)
         optimizer.zero_grad(set_to_none=True)
-        loss = loss_fn(model(xb), yb)
+        loss = architectures.training_loss(model, xb, yb)
         loss.backward()
         optimizer.step()
         total += float(loss.detach()) * len(yb)
@@ -186,7 +178,7 @@ def predict_logits(
 ) -> np.ndarray:
     """Logits (N, n_classes) float32 in eval mode, without gradients."""
     model.eval()
-    out = [np.zeros((0, model.fc.out_features), np.float32)]
+    out = [np.zeros((0, model.arch["n_classes"]), np.float32)]
     with torch.inference_mode():
         for i in range(0, len(X), batch_size):
             xb = torch.from_numpy(np.ascontiguousarray(X[i : i + batch_size])).to(device)
@@ -248,17 +240,19 @@ def test_metrics(y: np.ndarray, prob: np.ndarray, pred: np.ndarray) -> dict[str,
     }
 
 
-def _read_params(best_params: str | os.PathLike[str] | Mapping[str, Any]) -> dict[str, Any]:
-    """Hyperparameters from best_params.json (its ``params``) or a mapping."""
+def _read_params(
+    best_params: str | os.PathLike[str] | Mapping[str, Any], arch: str
+) -> dict[str, Any]:
+    """Hyperparameters of ``arch`` from best_params.json (its ``params``) or a mapping."""
     payload = best_params if isinstance(best_params, Mapping) else read_json(best_params)
     params = dict(payload.get("params", payload))
-    missing = [k for k in HYPERPARAMETERS if k not in params]
+    missing = [k for k in architectures.get(arch).hyperparameters if k not in params]
     if missing:
         raise ValueError(f"best params {best_params!s:.200} lack {missing}")
     return params
 
 
-def _predictions(model: ResNet1d, data: ModelData, device: torch.device) -> pd.DataFrame:
+def _predictions(model: nn.Module, data: ModelData, device: torch.device) -> pd.DataFrame:
     frames = []
     for name in PREDICTION_SPLITS:
         split = data.splits[name]
@@ -288,9 +282,10 @@ def train(
     modality: str,
     cfg: dict[str, Any],
     seed: int,
+    arch: str = "resnet",
     threads: int = 1,
 ) -> None:
-    """Train the final model of ``modality`` and write model.pt, metrics.json, predictions.parquet.
+    """Train the final ``arch`` model of ``modality``; write model.pt, metrics.json, predictions.
 
     Trains on split ``train`` minus a patient-level, stratified ``early_stopping_fraction`` hold-out
     that drives early stopping (``patience``, ``max_epochs``); reports test metrics and predicts
@@ -298,14 +293,14 @@ def train(
     """
     configure_runtime(seed, threads)
     device = resolve_device(str(cfg["device"]))
-    params = _read_params(best_params)
+    params = _read_params(best_params, arch)
     data = load_model_data(signals, records, modality)
     train_all = data.splits["train"]
     fit_split, es_split = early_stopping_split(
         train_all, float(cfg["early_stopping_fraction"]), seed
     )
     mean, std = channel_stats(train_all.X, data.channels)
-    model = build_model(params, len(data.channels), data.n_samples, mean, std)
+    model = build_model(params, len(data.channels), data.n_samples, mean, std, arch)
     augment = time_mask(cfg, data.fs)
     result = fit(
         model,
@@ -317,7 +312,7 @@ def train(
         patience=int(cfg["patience"]),
         device=device,
         seed=seed,
-        desc=f"train {modality}",
+        desc=f"train {modality}/{arch}",
         augment=augment,
     )
     save_model(model, out_model, model.arch, modality, data.channels)
@@ -327,12 +322,13 @@ def train(
     metrics = test_metrics(
         test["label"].to_numpy(), test["prob_abnormal"].to_numpy(), test["pred"].to_numpy()
     )
-    log.info("%s test metrics: %s", modality, metrics)
+    log.info("%s/%s test metrics: %s", modality, arch, metrics)
     write_table(
         preds,
         out_predictions,
         {
             "modality": modality,
+            "architecture": arch,
             "seed": seed,
             "model_sha256": sha,
             "splits": list(PREDICTION_SPLITS),
@@ -342,6 +338,7 @@ def train(
         {
             **metrics,
             "modality": modality,
+            "architecture": arch,
             "channels": data.channels,
             "best_params": params,
             "arch": model.arch,

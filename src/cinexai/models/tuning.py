@@ -1,12 +1,12 @@
 """Optuna hyperparameter search (TPE + median pruning), resumable from its SQLite study.
 
-Entry point of the ``tune`` rule: :func:`tune`.  The study name hashes everything that defines the
-search (search space, epochs per trial, augmentation, seed, objective, data signature): a changed search starts a
-new study in the same ``study.db``, while a killed run resumes the same one and runs only the
-missing trials.  Trial ``k`` (counting finished trials) is sampled by a TPE sampler seeded with
-``seed + k``, so an interrupted-and-resumed search proposes the same trials as an uninterrupted one.
-One process at a time: :func:`study_lock` makes a second tune on the same study refuse to start.
-"""
+Entry point of the ``tune`` rule: :func:`tune`. The study name hashes everything that defines the
+search (architecture, its search space, epochs per trial, augmentation, seed, objective, data
+signature): a changed search starts a new study in the same ``study.db``, while a killed run
+resumes the same one and runs only the missing trials. Trial ``k`` (counting finished trials) is
+sampled by a TPE sampler seeded with ``seed + k``, so an interrupted-and-resumed search proposes
+the same trials as an uninterrupted one. One process at a time: :func:`study_lock` makes a second
+tune on the same study refuse to start."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ from optuna.trial import TrialState
 from tqdm import tqdm
 
 from cinexai.io import package_versions, write_json
+from cinexai.models import architectures
 from cinexai.models.augment import TimeMask
 from cinexai.models.checkpoint import resolve_device
 from cinexai.models.data import ModelData, channel_stats, load_model_data
@@ -40,16 +41,19 @@ log = logging.getLogger(__name__)
 
 #: What a trial minimises; part of the study name so a changed objective starts a new study.
 OBJECTIVE = "min_val_cross_entropy"
-SEARCH_KEYS = ("depth", "width", "kernel_size", "dropout", "lr", "batch_size")
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
 PRUNER_STARTUP_TRIALS = 5
 
 
-def study_name(modality: str, cfg: Mapping[str, Any], data_signature: str, seed: int) -> str:
-    """``{modality}-{hash}`` over search space, tuning epochs, augmentation, seed, objective, data."""
+def study_name(
+    modality: str, cfg: Mapping[str, Any], data_signature: str, seed: int, arch: str = "resnet"
+) -> str:
+    """``{modality}-{arch}-{hash}`` over the architecture's search space, tuning epochs,
+    augmentation, seed, objective and data."""
     key = json.dumps(
         {
-            "search_space": cfg["search_space"],
+            "architecture": arch,
+            "search_space": cfg["architectures"][arch],
             "tuning_epochs": cfg["tuning_epochs"],
             "augment": cfg["augment"],
             "seed": seed,
@@ -58,22 +62,12 @@ def study_name(modality: str, cfg: Mapping[str, Any], data_signature: str, seed:
         },
         sort_keys=True,
     )
-    return f"{modality}-{hashlib.sha256(key.encode()).hexdigest()[:12]}"
+    return f"{modality}-{arch}-{hashlib.sha256(key.encode()).hexdigest()[:12]}"
 
 
-def suggest(trial: optuna.Trial, space: Mapping[str, Any]) -> dict[str, Any]:
-    """Draw one configuration from ``search_space`` (ranges inclusive, lr log-uniform)."""
-    missing = [k for k in SEARCH_KEYS if k not in space]
-    if missing:
-        raise ValueError(f"models.search_space lacks {missing}")
-    return {
-        "depth": trial.suggest_int("depth", *space["depth"]),
-        "width": trial.suggest_int("width", *space["width"]),
-        "kernel_size": trial.suggest_categorical("kernel_size", list(space["kernel_size"])),
-        "dropout": trial.suggest_float("dropout", *space["dropout"]),
-        "lr": trial.suggest_float("lr", *space["lr"], log=True),
-        "batch_size": trial.suggest_categorical("batch_size", list(space["batch_size"])),
-    }
+def suggest(trial: optuna.Trial, space: Mapping[str, Any], arch: str = "resnet") -> dict[str, Any]:
+    """Draw one ``arch`` configuration from its search space (ranges inclusive, lr log-uniform)."""
+    return architectures.suggest(trial, arch, space)
 
 
 class Objective:
@@ -87,6 +81,7 @@ class Objective:
         device: Any,
         seed: int,
         augment: TimeMask | None = None,
+        arch: str = "resnet",
     ) -> None:
         self.data, self.space, self.epochs, self.device, self.seed, self.augment = (
             data,
@@ -96,13 +91,14 @@ class Objective:
             seed,
             augment,
         )
+        self.arch = arch
         self.mean, self.std = channel_stats(data.splits["train"].X, data.channels)
 
     def __call__(self, trial: optuna.Trial) -> float:
-        params = suggest(trial, self.space)
+        params = suggest(trial, self.space, self.arch)
         seed_everything(self.seed)  # same initialisation stream for every configuration
         model = build_model(
-            params, len(self.data.channels), self.data.n_samples, self.mean, self.std
+            params, len(self.data.channels), self.data.n_samples, self.mean, self.std, self.arch
         )
 
         def report(epoch: int, val_loss: float) -> None:
@@ -184,16 +180,17 @@ def tune(
     modality: str,
     cfg: dict[str, Any],
     seed: int,
+    arch: str = "resnet",
     threads: int = 1,
 ) -> None:
-    """Run (or resume) the Optuna study of ``modality`` up to ``n_trials`` finished trials.
+    """Run (or resume) the Optuna study of (``modality``, ``arch``) up to ``n_trials`` trials.
 
     Finished = COMPLETE or PRUNED; FAILED or RUNNING leftovers of a killed run do not count.
     Writes ``out_best`` (JSON): best params and value, trial counts, study name, seed.
     Refuses to start while another process tunes the same study (see :func:`study_lock`).
     """
     with study_lock(study_db):
-        _tune(signals, records, study_db, out_best, modality, cfg, seed, threads)
+        _tune(signals, records, study_db, out_best, modality, cfg, seed, threads, arch)
 
 
 def _tune(
@@ -205,13 +202,14 @@ def _tune(
     cfg: dict[str, Any],
     seed: int,
     threads: int,
+    arch: str,
 ) -> None:
     """:func:`tune` under the study lock."""
     configure_runtime(seed, threads)
     device = resolve_device(str(cfg["device"]))
     data = load_model_data(signals, records, modality)
     epochs = int(cfg["tuning_epochs"])
-    name = study_name(modality, cfg, data.signature(), seed)
+    name = study_name(modality, cfg, data.signature(), seed, arch)
     Path(study_db).parent.mkdir(parents=True, exist_ok=True)
     storage = optuna.storages.RDBStorage(f"sqlite:///{Path(study_db).resolve()}")
     pruner = optuna.pruners.MedianPruner(
@@ -221,18 +219,20 @@ def _tune(
         study_name=name, storage=storage, direction="minimize", load_if_exists=True, pruner=pruner
     )
     _fail_leftovers(study)
-    objective = Objective(data, cfg["search_space"], epochs, device, seed, time_mask(cfg, data.fs))
+    objective = Objective(
+        data, cfg["architectures"][arch], epochs, device, seed, time_mask(cfg, data.fs), arch
+    )
     n_trials = int(cfg["n_trials"])
     remaining = max(0, n_trials - _n_finished(study))
     log.info(
         "study %s in %s: %d finished, %d to run", name, study_db, _n_finished(study), remaining
     )
-    for _ in tqdm(range(remaining), desc=f"tune {modality}"):
+    for _ in tqdm(range(remaining), desc=f"tune {modality}/{arch}"):
         # One sampler per trial, seeded by the number of finished trials: resume-invariant.
         sampler = optuna.samplers.TPESampler(seed=seed + _n_finished(study))
         study = optuna.load_study(study_name=name, storage=storage, sampler=sampler, pruner=pruner)
         study.optimize(objective, n_trials=1)
-    _write_best(study, out_best, modality, cfg, seed, str(device))
+    _write_best(study, out_best, modality, cfg, seed, str(device), arch)
 
 
 def _write_best(
@@ -242,6 +242,7 @@ def _write_best(
     cfg: Mapping[str, Any],
     seed: int,
     device: str,
+    arch: str,
 ) -> None:
     states = [t.state for t in study.get_trials(deepcopy=False)]
     if TrialState.COMPLETE not in states:
@@ -264,7 +265,8 @@ def _write_best(
             "study_name": study.study_name,
             "seed": seed,
             "modality": modality,
-            "search_space": cfg["search_space"],
+            "architecture": arch,
+            "search_space": cfg["architectures"][arch],
             "tuning_epochs": cfg["tuning_epochs"],
             "augment": cfg["augment"],
             "device": device,
