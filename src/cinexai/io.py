@@ -15,7 +15,6 @@ import functools
 import hashlib
 import importlib
 import importlib.metadata
-import inspect
 import json
 import os
 import platform
@@ -206,18 +205,6 @@ def file_sha256(path: str | os.PathLike[str]) -> str:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
-
-
-def module_hash(*modules: str) -> str:
-    """Short hash of the source of the named modules.
-
-    Used in Snakemake ``params:`` so that editing a method's module reruns only that method's jobs
-    (Snakemake does not see edits to an imported package).
-    """
-    h = hashlib.sha256()
-    for name in modules:
-        h.update(inspect.getsource(importlib.import_module(name)).encode())
-    return h.hexdigest()[:16]
 
 
 @functools.cache

@@ -9,6 +9,7 @@ import torch
 from cinexai.attribution import registry
 from cinexai.attribution.base import AttributionContext
 from cinexai.attribution.latent_clusters import explain
+from cinexai.clusters import latent
 from cinexai.io import read_metadata, read_table
 
 
@@ -77,3 +78,9 @@ def test_explain_refuses_a_state_of_another_k(fitted, tmp_path) -> None:
     p, state = fitted
     with pytest.raises(ValueError, match="fitted with 3 clusters"):
         _explain(p, state, tmp_path / "o.parquet", {"method": "latent_clusters", "n_clusters": 5})
+
+
+def test_the_declared_weighting_check_accepts_exactly_the_weightings() -> None:
+    check = registry.get("latent_clusters").params["weighting"]
+    assert all(check(w) is None for w in latent.WEIGHTINGS)
+    assert check("entropy") is not None

@@ -14,7 +14,12 @@ import pytest
 from figure_data import make_mask, make_phi, make_trajectory, make_window
 from matplotlib.image import imread
 
-from cinexai.figures.cineecg3d import CineFigureData, plot_cineecg_html, plot_cineecg_png
+from cinexai.figures.cineecg3d import (
+    CineFigureData,
+    plot_cineecg_html,
+    plot_cineecg_png,
+    write_plotly_js,
+)
 from cinexai.figures.style import MM_PER_INCH
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -32,6 +37,10 @@ BROWSER_SERVICE_HOSTS = {
     "redirector.gvt1.com",
     "edgedl.me.gvt1.com",
 }
+#: Debian's Chromium (Dec 2026) also contacts other *.google.com hosts (www, android.clients)
+#: with an empty page, varying run to run: a host under these suffixes is the browser's too (a
+#: font or CDN the page would load -- fonts.googleapis.com, cdn.plot.ly -- is not).
+BROWSER_SERVICE_SUFFIXES = (".google.com", ".gvt1.com")
 EXTERNAL = re.compile(
     r"""(<script[^>]+src\s*=\s*["']?(https?:)?//|<link[^>]+href\s*=\s*["']?(https?:)?//|"""
     r"""@import\s+(url\()?\s*["']?(https?:)?//|url\(\s*["']?(https?:)?//)""",
@@ -84,6 +93,26 @@ def test_html_is_self_contained(html):
     assert scripts and not any("src=" in s for s in scripts)
     assert len(text) > 1_000_000  # plotly.js is inline (about 4.8 MB)
     assert '"displaylogo": false' in text
+
+
+@pytest.fixture(scope="module")
+def shared_html(data, tmp_path_factory) -> Path:
+    """A case page that loads the plotly.js its folder's pages share (not a report item)."""
+    root = tmp_path_factory.mktemp("shared")
+    write_plotly_js(out=root / "plotly.min.js")
+    out = root / "7" / "cineecg.html"
+    plot_cineecg_html(data, out, plotly_js="../plotly.min.js")
+    return out
+
+
+def test_pages_sharing_plotly_load_it_once_from_their_folder(shared_html, data):
+    text = shared_html.read_text()
+    assert EXTERNAL.search(text) is None
+    assert re.findall(r"<script[^>]*src=\"([^\"]+)\"", text) == ["../plotly.min.js"]
+    assert len(text) < 500_000  # no inline plotly.js
+    assert (shared_html.parent.parent / "plotly.min.js").stat().st_size > 1_000_000
+    with pytest.raises(ValueError, match="plotly_js must be"):
+        plot_cineecg_html(data, shared_html.parent / "x.html", plotly_js="cdn")
 
 
 def test_external_pattern_would_catch_a_cdn():
@@ -148,7 +177,9 @@ def _host(request_line: str) -> str:
     not CHROMIUM.exists(),
     reason="chromium not installed: apt-get install -y chromium (CI installs it)",
 )
-def test_html_renders_offline_in_chromium(html, tmp_path):
+@pytest.mark.parametrize("page", ["html", "shared_html"])
+def test_html_renders_offline_in_chromium(page, request, tmp_path):
+    html = request.getfixturevalue(page)
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
@@ -167,5 +198,9 @@ def test_html_renders_offline_in_chromium(html, tmp_path):
     assert "main-svg" in dom  # plotly drew its SVG layers
     assert "gl-container" in dom  # the 3D scenes were created
     assert re.search(r"<canvas", dom)  # WebGL canvas present
-    page_requests = [s for s in _Recorder.seen if _host(s) not in BROWSER_SERVICE_HOSTS]
+    page_requests = [
+        s
+        for s in _Recorder.seen
+        if _host(s) not in BROWSER_SERVICE_HOSTS and not _host(s).endswith(BROWSER_SERVICE_SUFFIXES)
+    ]
     assert page_requests == []  # nothing the page asked for left the machine

@@ -11,8 +11,9 @@ from captum.attr import IntegratedGradients
 from torch.nn import functional as F
 
 from cinexai.models import architectures
-from cinexai.models.checkpoint import load_model, randomized_copy, save_model
+from cinexai.models.checkpoint import load_model, save_model
 from cinexai.models.imn import IMN
+from cinexai.models.randomize import randomized_copy
 
 
 def _imn(channels: int, n: int = 200, seed: int = 0, **kw) -> IMN:

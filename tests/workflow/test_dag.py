@@ -127,7 +127,12 @@ def test_variant_configs_plan_through_the_figures(project, variant, sources):
 
 
 def test_dry_run_of_real_ptbxl_without_annotations_trains_models_only(project, tmp_path):
-    (tmp_path / "ptbxl_database.csv").write_text("ecg_id\n")
+    (tmp_path / "ptbxl_database.csv").write_text(
+        "ecg_id,filename_lr,filename_hr\n1,records100/00001_lr,records500/00001_hr\n"
+    )
+    record = tmp_path / "records500" / "00001_hr.hea"  # a record file is an input of ingest
+    record.parent.mkdir()
+    record.write_text("00001_hr 12 500 5000\n")
     proc = snakemake(
         project,
         "-n",
@@ -140,6 +145,7 @@ def test_dry_run_of_real_ptbxl_without_annotations_trains_models_only(project, t
     rules = {rule for rule, _ in planned_jobs(proc.stdout + proc.stderr)}
     assert {"ingest", "tune", "train"} <= rules
     assert not rules & {"generate_synthetic", "attribute", "score", "tables"}
+    assert str(record) in proc.stdout + proc.stderr
 
 
 def test_bad_config_fails_at_dag_build_naming_the_key(project):

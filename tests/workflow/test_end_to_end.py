@@ -6,6 +6,7 @@ One module-scoped run (a few minutes on 2 cores) feeds every test here.
 from __future__ import annotations
 
 import json
+import zipfile
 
 import numpy as np
 import pandas as pd
@@ -134,6 +135,11 @@ def test_tables_controls_and_figures_exist(project):
             assert (project / RES / "figures" / "cases" / str(case) / name).stat().st_size > 0
     assert (tables / "threshold_curves.csv").stat().st_size > 0
     assert (project / RES / "figures" / "summary" / "dice_by_config.png").exists()
+    figures = project / RES / "figures" / "cases"
+    index = (figures / "index.html").read_text()
+    assert index.count('src="data:image/png;base64,') == len(cases)  # one thumbnail per case
+    assert (figures / "plotly.min.js").stat().st_size > 1_000_000  # the one shared copy
+    assert 'src="../plotly.min.js"' in (figures / str(cases[0]) / "cineecg.html").read_text()
     agreement = json.loads((tables / "agreement.json").read_text())
     assert agreement["annotators"] == ["synthetic-rater2", "synthetic-truth"]
     ceiling = agreement["human_ceiling"]["12-Lead Signal"]
@@ -226,7 +232,9 @@ def test_editing_one_method_module_reruns_only_that_method(project):
 
     module = project / "src" / (module_of("lime").replace(".", "/") + ".py")
     original = module.read_text()
-    module.write_text(original + "\n# an edit that changes the module's source\n")
+    module.write_text(
+        original + "\nEDITED = True  # a code edit (a comment alone reruns nothing)\n"
+    )
     try:
         proc = snakemake(project, "-n", "--configfile", ".test/config.yaml")
         _lime_only(planned_jobs(proc.stdout + proc.stderr))
@@ -237,6 +245,11 @@ def test_editing_one_method_module_reruns_only_that_method(project):
 def test_snakemake_report_collects_tables_and_figures(project):
     snakemake(project, "--configfile", ".test/config.yaml", "--report", "report.zip")
     assert (project / "report.zip").stat().st_size > 10_000
+    with zipfile.ZipFile(project / "report.zip") as report:
+        names = report.namelist()
+    assert any(n.endswith("/index.html") and "/data/raw/" in n for n in names), names
+    # no case is featured in the tiny config: no per-case figure is in the report
+    assert not any(n.endswith(("/ecg12.png", "/cineecg.html")) for n in names), names
 
 
 def test_input_maps_and_segment_methods_run_in_the_grid(project):

@@ -19,6 +19,6 @@ rule annotate_bundle:
         "../../envs/data.yaml"
     params:
         window_ms=config["data"]["window_ms"],
-        code=code("cinexai.annotate.bundle"),
+        code=code("annotate_bundle"),
     script:
         "../scripts/annotate_bundle.py"

@@ -19,8 +19,10 @@ rule attribute:
     resources:
         gpu=1 if config["attribution"]["device"] == "cuda" else 0,
     params:
-        method_cfg=lambda wc: config["methods"][wc.method],
-        cfg=config["attribution"],
+        method_cfg=method_cfg,
+        cfg=only(
+            config["attribution"], "output", "one_pass", "batch_size", "cases_per_batch", "device"
+        ),
         seed=SEED,
         code=method_code,
     script:
@@ -42,6 +44,6 @@ rule map_to_cineecg:
     conda:
         "../../envs/attribution.yaml"
     params:
-        code=code("cinexai.attribution.mapping"),
+        code=code("map_to_cineecg"),
     script:
         "../scripts/map_to_cineecg.py"

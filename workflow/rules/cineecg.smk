@@ -12,13 +12,7 @@ rule cineecg:
     conda:
         "../../envs/data.yaml"
     params:
-        cfg=config["cineecg"],
-        code=code(
-            "cinexai.cineecg.constants",
-            "cinexai.cineecg.vcg",
-            "cinexai.cineecg.geometry",
-            "cinexai.cineecg.trajectory",
-            "cinexai.cineecg.build",
-        ),
+        cfg=canonical(config["cineecg"]),
+        code=code("cineecg"),
     script:
         "../scripts/cineecg.py"

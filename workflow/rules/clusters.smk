@@ -20,14 +20,9 @@ rule fit_clusters:
     threads: 1
     params:
         instances=lambda wc: cluster_instances(wc.k),
-        cfg=CLUSTERS,
+        cfg=canonical(CLUSTERS),
         seed=SEED,
-        code=code(
-            "cinexai.clusters.fit",
-            "cinexai.clusters.latent",
-            "cinexai.clusters.store",
-            "cinexai.clusters.settings",
-        ),
+        code=code("fit_clusters"),
     script:
         "../scripts/fit_clusters.py"
 
@@ -53,15 +48,10 @@ rule explain_clusters:
         "../../envs/attribution.yaml"
     threads: 1
     params:
-        method_cfg=lambda wc: config["methods"][wc.method],
-        cfg=CLUSTERS,
+        method_cfg=method_cfg,
+        cfg=canonical(CLUSTERS),
         seed=SEED,
-        code=code(
-            "cinexai.attribution.latent_clusters",
-            "cinexai.clusters.latent",
-            "cinexai.clusters.store",
-            "cinexai.clusters.settings",
-        ),
+        code=code("explain_clusters"),
     script:
         "../scripts/explain_clusters.py"
 
@@ -87,10 +77,8 @@ rule clusters_fidelity:
     conda:
         "../../envs/attribution.yaml"
     params:
-        cfg=CLUSTERS,
-        code=code(
-            "cinexai.clusters.fidelity", "cinexai.clusters.landmarks", "cinexai.clusters.latent"
-        ),
+        cfg=canonical(CLUSTERS),
+        code=code("clusters_fidelity"),
     script:
         "../scripts/clusters_fidelity.py"
 
@@ -120,8 +108,8 @@ rule clusters_summary:
     conda:
         "../../envs/figures.yaml"
     params:
-        cfg=CLUSTERS,
-        code=code("cinexai.clusters.summary", "cinexai.figures.clusters"),
+        cfg=canonical(CLUSTERS),
+        code=code("clusters_summary"),
     script:
         "../scripts/clusters_summary.py"
 
@@ -143,6 +131,6 @@ rule cluster_case_figures:
     conda:
         "../../envs/figures.yaml"
     params:
-        code=code("cinexai.figures.clusters"),
+        code=code("cluster_case_figures"),
     script:
         "../scripts/cluster_case_figures.py"

@@ -1,11 +1,19 @@
-"""Shared wiring: paths, grid dimensions, code hashes and config checks (no pipeline logic)."""
+"""Shared wiring: paths, grid dimensions, code hashes and config checks (no pipeline logic).
+
+Building the DAG imports no heavy library (torch, captum, shap, lime, matplotlib, plotly): the
+registry reads method declarations from source and code hashes parse imports (cinexai.rerun).
+"""
 
 from pathlib import Path
 
+import pyarrow.parquet as pq
+
 from cinexai import grid
-from cinexai.attribution.registry import module_of, resolve
+from cinexai.attribution.registry import instance_modules, resolve
 from cinexai.config import check_config
-from cinexai.io import module_hash, read_table
+from cinexai.data.layout import record_files
+from cinexai import rerun
+from cinexai.rerun import canonical, code_hash, only
 
 check_config(config)
 
@@ -57,6 +65,14 @@ def dataset_dir():
     return config["ptbxl_dir"].rstrip("/")
 
 
+def ptbxl_record_files():
+    """The files of a user's PTB-XL folder that ingest reads (replacing, adding or removing one
+    reruns it); none for the synthetic dataset, whose folder is generate_synthetic's output."""
+    if config["dataset"] == "synthetic":
+        return []
+    return record_files(dataset_dir(), config["data"]["sampling_rate"])
+
+
 def annotations_file():
     """The expert-annotation file: the user's, else the synthetic cohort's own, else none."""
     if config.get("annotations"):
@@ -66,9 +82,14 @@ def annotations_file():
     return []
 
 
-def code(*modules):
-    """A hash of the package modules a rule runs, so editing them reruns only that rule's jobs."""
-    return module_hash(*modules)
+SCRIPTS = Path(workflow.basedir) / "workflow" / "scripts"
+rerun.CACHE_FILE = Path(".snakemake/cinexai/code-digests.json")  # parse only changed files
+
+
+def code(script, *modules):
+    """Hash of the code a job runs -- its script, the script's import closure inside cinexai and
+    ``modules`` (imported by name at run time); editing any of them reruns that rule's jobs."""
+    return code_hash(SCRIPTS / f"{script}.py", *modules)
 
 
 def logfile(name):
@@ -79,13 +100,17 @@ def benchfile(name):
     return f"{RES}/benchmarks/{name}.tsv"
 
 
-ATTRIBUTION_CODE = ("cinexai.attribution.base", "cinexai.attribution.run")
-
-
 def method_code(wc):
-    """Hash of the modules one method instance runs: editing lime_method.py reruns only LIME's jobs."""
-    registered, _ = resolve(wc.method, config["methods"][wc.method])
-    return code(module_of(registered), *ATTRIBUTION_CODE)
+    """Hash of the code one method instance runs: editing lime_method.py reruns only LIME's jobs,
+    editing models/randomize.py only the model-randomised instances."""
+    return code("attribute", *instance_modules(wc.method, config["methods"][wc.method]))
+
+
+def method_cfg(wc):
+    """One instance's config, canonical (key order does not rerun it), without its
+    ``architectures`` (the grid reads it: narrowing them does not rerun the remaining jobs)."""
+    entry = config["methods"][wc.method] or {}
+    return canonical({k: v for k, v in entry.items() if k != "architectures"})
 
 
 def model_file(name):
@@ -98,10 +123,13 @@ def model_file(name):
     return path
 
 
-def arch_models_cfg(wc):
-    """``config["models"]`` with only this job's architecture (editing another one's search
-    space does not rerun it)."""
-    return {**config["models"], "architectures": {wc.arch: grid.search_space(config, wc.arch)}}
+def tune_cfg(wc):
+    """What tune reads of ``config["models"]``, with only this job's architecture's search space
+    (editing another architecture's space does not rerun it)."""
+    return {
+        **only(config["models"], "augment", "device", "n_trials", "tuning_epochs", where="models"),
+        "architectures": canonical({wc.arch: grid.search_space(config, wc.arch)}),
+    }
 
 
 def source_signals(wc):
@@ -152,6 +180,24 @@ def model_files(name):
 
 
 FIG = config["figures"]
+#: Cases whose figures go into the report (the case index links every case).
+FEATURED = [str(c) for c in FIG["featured_cases"]]
+#: What render_case reads of the figure settings (not featured_cases: featuring one case does
+#: not redraw the others).
+FIGURE_CFG = only(
+    FIG,
+    "architecture",
+    "dpi",
+    "intrinsic_method",
+    "mesh_resolution",
+    "method",
+    "paper_speed_mm_s",
+    "postprocessing",
+    "tick_ms",
+    where="figures",
+)
+#: The plotly.js that non-featured case pages share, in the cases folder.
+PLOTLY_JS = "plotly.min.js"
 #: The (arch, method instance) pairs a case figure draws: figures.method on figures.architecture,
 #: and the IMN's intrinsic map when figures.intrinsic_method is set.
 FIGURE_METHODS = {"method": (FIG["architecture"], FIG["method"])}
@@ -165,14 +211,21 @@ if FIG["intrinsic_method"]:
 def case_figures(wildcards=None):
     """One figure set per annotated case (known once the masks checkpoint has run) + featured ones."""
     masks = checkpoints.masks.get().output[0]
-    cases = sorted(
-        set(read_table(masks, columns=["case_id"])["case_id"].astype(int))
-        | set(FIG["featured_cases"])
-    )
+    annotated = pq.read_table(masks, columns=["case_id"]).column("case_id").to_pylist()
+    cases = sorted({int(c) for c in annotated} | set(FIG["featured_cases"]))
     return expand(
         f"{RES}/figures/cases/{{case}}/{{name}}",
         case=cases,
         name=["ecg12.png", "cineecg.png", "cineecg.html", "compare.png"],
+    )
+
+
+def figure_predictions():
+    """The predictions of every modality's model on each architecture the figures draw."""
+    return expand(
+        f"{RES}/models/{{modality}}/{{arch}}/predictions.parquet",
+        modality=MODALITIES,
+        arch=sorted({arch for arch, _ in FIGURE_METHODS.values()}),
     )
 
 

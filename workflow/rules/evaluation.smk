@@ -13,9 +13,9 @@ checkpoint masks:
     conda:
         "../../envs/evaluation.yaml"
     params:
-        cfg=config["data"],
+        cfg=only(config["data"], "sampling_rate", "window_ms"),
         annotators=config["evaluation"]["annotators"],
-        code=code("cinexai.evaluation.annotations"),
+        code=code("masks"),
     script:
         "../scripts/masks.py"
 
@@ -34,9 +34,9 @@ rule oracle:
     conda:
         "../../envs/evaluation.yaml"
     params:
-        cfg=config["evaluation"],
+        cfg=only(config["evaluation"], "oracle_noise"),
         seed=SEED,
-        code=code("cinexai.evaluation.controls"),
+        code=code("oracle"),
     script:
         "../scripts/oracle.py"
 
@@ -57,15 +57,9 @@ rule score:
     conda:
         "../../envs/evaluation.yaml"
     params:
-        cfg=config["evaluation"],
+        cfg=only(config["evaluation"], "threshold", "threshold_step", "localisation"),
         seed=SEED,
-        code=code(
-            "cinexai.evaluation.score",
-            "cinexai.evaluation.metrics",
-            "cinexai.evaluation.threshold",
-            "cinexai.evaluation.postprocessing",
-            "cinexai.evaluation.localisation",
-        ),
+        code=code("score"),
     script:
         "../scripts/score.py"
 
@@ -90,13 +84,9 @@ rule faithfulness:
     threads: 1
     params:
         postprocessing=config["postprocessing"],
-        cfg={"faithfulness": config["evaluation"]["faithfulness"]},
+        cfg=only(config["evaluation"], "faithfulness"),
         seed=SEED,
-        code=code(
-            "cinexai.evaluation.faithfulness",
-            "cinexai.evaluation.metrics",
-            "cinexai.evaluation.postprocessing",
-        ),
+        code=code("faithfulness"),
     script:
         "../scripts/faithfulness.py"
 
@@ -127,13 +117,9 @@ rule tables:
     conda:
         "../../envs/evaluation.yaml"
     params:
-        cfg=config["evaluation"],
+        cfg=only(config["evaluation"], "bootstrap", "controls", "oracle_min_dice", "table4_method"),
         seed=SEED,
-        code=code(
-            "cinexai.evaluation.tables",
-            "cinexai.evaluation.bootstrap",
-            "cinexai.evaluation.controls",
-        ),
+        code=code("tables"),
     script:
         "../scripts/tables.py"
 
@@ -158,13 +144,9 @@ rule agreement:
     conda:
         "../../envs/evaluation.yaml"
     params:
-        data=config["data"],
-        cfg=config["evaluation"],
+        data=only(config["data"], "sampling_rate", "window_ms"),
+        cfg=only(config["evaluation"], "annotators", "bootstrap"),
         seed=SEED,
-        code=code(
-            "cinexai.evaluation.agreement",
-            "cinexai.evaluation.annotations",
-            "cinexai.evaluation.bootstrap",
-        ),
+        code=code("agreement"),
     script:
         "../scripts/agreement.py"

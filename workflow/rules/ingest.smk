@@ -3,6 +3,7 @@ rule ingest:
     input:
         database=f"{dataset_dir()}/ptbxl_database.csv",
         annotations=annotations_file(),
+        records=ptbxl_record_files(),
     output:
         windows=f"{RES}/data/windows.parquet",
         records=f"{RES}/data/records.parquet",
@@ -15,8 +16,8 @@ rule ingest:
         "../../envs/data.yaml"
     threads: 8  # capped at --cores by Snakemake
     params:
-        cfg=config["data"],
+        cfg=canonical(config["data"]),
         seed=SEED,
-        code=code("cinexai.data.ptbxl", "cinexai.data.beats", "cinexai.data.ingest"),
+        code=code("ingest"),
     script:
         "../scripts/ingest.py"

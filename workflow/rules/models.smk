@@ -1,12 +1,3 @@
-MODEL_CODE = (
-    "cinexai.models.resnet",
-    "cinexai.models.imn",
-    "cinexai.models.architectures",
-    "cinexai.models.training",
-    "cinexai.models.checkpoint",
-)
-
-
 rule tune:
     """Optuna TPE search per (modality, arch); the SQLite study is kept outside the outputs so a
     killed run resumes."""
@@ -26,9 +17,9 @@ rule tune:
         gpu=1 if config["models"]["device"] == "cuda" else 0,
     params:
         study=f"{RES}/models/{{modality}}/{{arch}}/study.db",
-        cfg=arch_models_cfg,
+        cfg=tune_cfg,
         seed=SEED,
-        code=code(*MODEL_CODE, "cinexai.models.tuning"),
+        code=code("tune"),
     script:
         "../scripts/tune.py"
 
@@ -53,9 +44,16 @@ rule train:
     resources:
         gpu=1 if config["models"]["device"] == "cuda" else 0,
     params:
-        cfg=arch_models_cfg,
+        cfg=only(
+            config["models"],
+            "augment",
+            "device",
+            "early_stopping_fraction",
+            "max_epochs",
+            "patience",
+        ),
         seed=SEED,
-        code=code(*MODEL_CODE),
+        code=code("train"),
     script:
         "../scripts/train.py"
 
@@ -76,8 +74,8 @@ rule classifier_table:
     conda:
         "../../envs/evaluation.yaml"
     params:
-        bootstrap=config["evaluation"]["bootstrap"],
+        bootstrap=canonical(config["evaluation"]["bootstrap"]),
         seed=SEED,
-        code=code("cinexai.evaluation.classifier", "cinexai.evaluation.bootstrap"),
+        code=code("classifier_table"),
     script:
         "../scripts/classifier_table.py"

@@ -11,8 +11,8 @@ rule generate_synthetic:
     conda:
         "../../envs/data.yaml"
     params:
-        cfg=config["synthetic"],
+        cfg=canonical(config["synthetic"]),
         seed=SEED,
-        code=code("cinexai.data.synthetic", "cinexai.data.dipole"),
+        code=code("generate_synthetic"),
     script:
         "../scripts/generate_synthetic.py"

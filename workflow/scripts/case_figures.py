@@ -14,4 +14,5 @@ with logged(snakemake):
         scores={k[6:]: v for k, v in snakemake.input.items() if k.startswith("score_")},
         out_dir=Path(snakemake.output.ecg12).parent,
         cfg=snakemake.params.cfg,
+        plotly_js=snakemake.params.plotly_js,
     )

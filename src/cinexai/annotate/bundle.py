@@ -23,7 +23,8 @@ import numpy as np
 import pandas as pd
 
 from cinexai.cineecg.geometry import BiventricularModel
-from cinexai.data.ingest import FILENAME_COLUMN, Excluded, load_record
+from cinexai.data.ingest import Excluded, load_record
+from cinexai.data.layout import FILENAME_COLUMN
 from cinexai.data.ptbxl import read_database
 from cinexai.evaluation.annotations import evaluation_cases
 from cinexai.io import atomic_write, read_signals, read_table

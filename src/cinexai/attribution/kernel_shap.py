@@ -12,7 +12,6 @@ n_clusters`` evaluations).
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import numpy as np
@@ -20,7 +19,7 @@ import shap
 import torch
 
 from cinexai.attribution.base import AttributionContext, Forward, derive_seed, numpy_output
-from cinexai.attribution.registry import choice, integer, register
+from cinexai.attribution.registry import any_of, choice, integer, matches, number, register
 
 DEFAULTS = {
     "nsamples": 100,  # or "auto": 2 * C * T + 2048
@@ -32,20 +31,14 @@ DEFAULTS = {
 L1_WORDS = r"num_features\(\d+\)|auto|aic|bic|false|none|off"
 
 
-def l1_problem(value: Any) -> str | None:
-    """What a bad ``l1_reg`` config value must be (None when it is one shap or we accept)."""
-    if value is None or value is False:
-        return None
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0:
-        return None
-    if isinstance(value, str) and re.fullmatch(L1_WORDS, value.lower()):
-        return None
-    return "must be false, a number >= 0, 'num_features(k)', 'auto', 'aic' or 'bic'"
-
-
 PARAMS = {
     "nsamples": integer(1, words=("auto",)),
-    "l1_reg": l1_problem,
+    "l1_reg": any_of(
+        choice(None, False),
+        number(0.0),
+        matches(L1_WORDS),
+        what="false, a number >= 0, 'num_features(k)', 'auto', 'aic' or 'bic'",
+    ),
     "background": choice("reference_mean", "reference_kmeans"),
     "n_clusters": integer(1),
 }

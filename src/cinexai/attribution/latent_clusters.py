@@ -39,8 +39,9 @@ DEFAULTS = {"n_clusters": 8, "weighting": "none"}
 STATE, EXPLANATION = "latent_clusters_state", "latent_clusters_explanation"
 
 
-#: K >= 2 (one cluster explains nothing); the weighting is one of :data:`latent.WEIGHTINGS`.
-PARAMS = {"n_clusters": integer(2), "weighting": choice(*latent.WEIGHTINGS)}
+#: K >= 2 (one cluster explains nothing); the weighting is one of :data:`latent.WEIGHTINGS`
+#: (spelled out: the registry reads this declaration without importing the module).
+PARAMS = {"n_clusters": integer(2), "weighting": choice("none", "certainty")}
 
 
 @register(NAME, DEFAULTS, model_free=True, params=PARAMS)

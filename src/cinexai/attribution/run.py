@@ -8,6 +8,7 @@ format once, at the end, atomically, with its provenance.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 from collections.abc import Callable, Sequence
@@ -30,7 +31,7 @@ from cinexai.io import (
     write_table,
 )
 from cinexai.models import architectures
-from cinexai.models.checkpoint import load_model, randomized_copy, resolve_device
+from cinexai.models.checkpoint import load_model, resolve_device
 
 log = logging.getLogger(__name__)
 
@@ -131,7 +132,8 @@ def randomized_models(model: torch.nn.Module, seed: int) -> Callable[[np.ndarray
     would report that draw, not the method on random weights.  Across cases, the control's mean
     then estimates the expectation over random initialisations.
     """
-    return lambda ids: _frozen(randomized_copy(model, randomization_seed(seed, ids)))
+    randomize = importlib.import_module(registry.VARIANT_MODULES["randomized"])  # by name: rerun.py
+    return lambda ids: _frozen(randomize.randomized_copy(model, randomization_seed(seed, ids)))
 
 
 def eq1_description(spec: registry.MethodSpec, one_pass: bool) -> str:

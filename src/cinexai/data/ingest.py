@@ -25,6 +25,7 @@ import wfdb
 from tqdm import tqdm
 
 from cinexai.data.beats import BeatError, BeatResult, ms, process_signal
+from cinexai.data.layout import FILENAME_COLUMN
 from cinexai.data.ptbxl import (
     label_conflicts,
     label_records,
@@ -41,7 +42,6 @@ log = logging.getLogger(__name__)
 
 #: Percentile of |x - median| compared with ``max_abs_mv`` (robust to a few spikes).
 AMPLITUDE_PERCENTILE = 99.9
-FILENAME_COLUMN = {500: "filename_hr", 100: "filename_lr"}
 #: Physical units a lead may be stored in, and their factor to mV (after :func:`unit_key`).
 TO_MV = {"mv": 1.0, "uv": 1e-3, "v": 1e3}
 

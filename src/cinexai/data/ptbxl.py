@@ -22,12 +22,11 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import StratifiedGroupKFold
 
+from cinexai.data.layout import DATABASE, STATEMENTS
 from cinexai.evaluation.annotations import read_annotations
 
 log = logging.getLogger(__name__)
 
-DATABASE = "ptbxl_database.csv"
-STATEMENTS = "scp_statements.csv"
 REQUIRED_COLUMNS = ("patient_id", "scp_codes", "filename_lr", "filename_hr")
 #: The reference pool takes at most this fraction of the available normal records.
 REFERENCE_MAX_FRACTION = 0.4

@@ -95,7 +95,7 @@ from tqdm import tqdm
 from cinexai.cineecg.constants import FORWARD_DOWER
 from cinexai.data import dipole
 from cinexai.evaluation.annotations import REQUIRED_COLUMNS as ANNOTATION_COLUMNS
-from cinexai.io import module_hash, package_versions, write_json
+from cinexai.io import package_versions, write_json
 from cinexai.leads import INDEPENDENT_LEADS, LEADS, twelve_from_eight
 
 log = logging.getLogger(__name__)
@@ -719,7 +719,6 @@ def generate(
                 "config": cfg,
                 "n_records_target": n_records_target,
                 "counts": {f"{c}/{f}": int(v) for (c, f), v in counts.items()},
-                "module_hash": module_hash("cinexai.data.synthetic", "cinexai.data.dipole"),
                 "versions": package_versions(),
             },
             tmp / "generator.json",

@@ -24,7 +24,7 @@ from cinexai.evaluation import postprocessing
 from cinexai.evaluation.annotations import pooled_masks
 from cinexai.evaluation.postprocessing import align_sign
 from cinexai.figures import style
-from cinexai.figures.cineecg3d import CineFigureData, plot_cineecg_html, plot_cineecg_png
+from cinexai.figures.cineecg3d import INLINE, CineFigureData, plot_cineecg_html, plot_cineecg_png
 from cinexai.figures.ecg12 import plot_ecg12
 from cinexai.figures.summary import render_summary
 from cinexai.io import atomic_write, read_signals, read_table
@@ -126,6 +126,7 @@ def render_case(
     scores: Mapping[str, PathLike],
     out_dir: PathLike,
     cfg: Mapping[str, Any],
+    plotly_js: str = INLINE,
 ) -> None:
     """Write ``out_dir/{ecg12.png, ecg12.svg, cineecg.png, cineecg.html, compare.png}`` for a case.
 
@@ -133,7 +134,8 @@ def render_case(
     ``method``, ``figures.method`` on ``figures.architecture``; ``intrinsic``, the IMN's own
     map, when ``figures.intrinsic_method`` is set); sources absent from the grid are absent.
     ``predictions`` are ``models/{modality}/{arch}/predictions.parquet`` files. ``cfg`` is
-    ``config["figures"]`` (schema defaults filled).
+    ``config["figures"]`` (schema defaults filled). ``plotly_js``: how ``cineecg.html`` loads
+    plotly.js (:func:`plot_cineecg_html`).
     """
     pp = str(cfg["postprocessing"])
     ecg = read_signals(windows)
@@ -210,7 +212,7 @@ def render_case(
         tick_ms=float(cfg["tick_ms"]),
     )
     plot_cineecg_png(data, out_dir / "cineecg.png", dpi=int(cfg["dpi"]))
-    plot_cineecg_html(data, out_dir / "cineecg.html")
+    plot_cineecg_html(data, out_dir / "cineecg.html", plotly_js)
     titles = {"method": f"{method} ({arch})", "intrinsic": f"{cfg['intrinsic_method']} (imn)"}
     plot_compare(
         {

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import matplotlib.pyplot as plt
 import numpy as np
 import plotly.graph_objects as go
+import plotly.offline
 from matplotlib import colormaps
 from matplotlib.axes import Axes
 from matplotlib.colors import Normalize
@@ -31,6 +32,8 @@ log = logging.getLogger(__name__)
 
 Mesh = tuple[np.ndarray, np.ndarray]
 #: Muted wall colours that do not compete with the attribution colormap.
+#: ``plotly_js`` value for a self-contained page (plotly.js inline).
+INLINE = "inline"
 MESH_COLOURS = {"lv": "#c9877f", "rv": "#7f9cc9"}
 MESH_OPACITY = 0.12
 #: Landmarks of BiventricularModel labelled in the figures.
@@ -428,10 +431,16 @@ def cineecg_figure(data: CineFigureData) -> go.Figure:
     return fig
 
 
-def plot_cineecg_html(data: CineFigureData, out_html: str | os.PathLike[str]) -> None:
-    """Self-contained offline HTML: plotly.js inline, no MathJax, no CDN, no logo link."""
+def plot_cineecg_html(
+    data: CineFigureData, out_html: str | os.PathLike[str], plotly_js: str = INLINE
+) -> None:
+    """Offline HTML (no MathJax, no CDN, no logo link): plotly.js inline (``INLINE``: the page is
+    self-contained, as a report item must be) or loaded from ``plotly_js``, a path relative to
+    the page of the one copy that pages in a folder share (:func:`write_plotly_js`)."""
+    if plotly_js != INLINE and not plotly_js.endswith(".js"):
+        raise ValueError(f"plotly_js must be {INLINE!r} or a path ending in .js, got {plotly_js!r}")
     html = cineecg_figure(data).to_html(
-        include_plotlyjs=True,
+        include_plotlyjs=True if plotly_js == INLINE else plotly_js,
         include_mathjax=False,
         full_html=True,
         config={"displaylogo": False, "responsive": True},
@@ -439,3 +448,9 @@ def plot_cineecg_html(data: CineFigureData, out_html: str | os.PathLike[str]) ->
     with atomic_write(out_html) as tmp:
         tmp.write_text(html, encoding="utf-8")
     log.info("wrote %s", out_html)
+
+
+def write_plotly_js(*, out: str | os.PathLike[str]) -> None:
+    """The plotly.js bundled with the installed plotly (no download), for pages to share."""
+    with atomic_write(out) as tmp:
+        tmp.write_text(plotly.offline.get_plotlyjs(), encoding="utf-8")

@@ -1,4 +1,4 @@
-"""Safe model checkpoints, the model-randomisation control and device selection.
+"""Safe model checkpoints and device selection.
 
 A checkpoint is ``torch.save({"state_dict", "arch", "modality", "channels", "architecture"})``
 holding only tensors and primitives, so it loads with ``torch.load(weights_only=True)`` (no
@@ -104,21 +104,3 @@ def load_model(
     except (TypeError, ValueError, RuntimeError, KeyError) as exc:
         raise ValueError(f"{path}: state_dict does not match its arch {arch}: {exc}") from exc
     return model.to(device).eval()
-
-
-def randomized_copy(model: nn.Module, seed: int) -> nn.Module:
-    """Same architecture and normalisation buffers, freshly initialised weights (Adebayo 2018).
-
-    For the IMN this is a re-initialised hypernetwork: its generated W are read the same way.
-
-    The copy is built on the CPU under a forked, seeded RNG (the global RNG is left untouched),
-    then moved to the model's device and put in eval mode.
-    """
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        fresh = architectures.build(architectures.name_of(model), model.arch)
-    fresh = fresh.to(model.mean.device)
-    with torch.no_grad():
-        fresh.mean.copy_(model.mean)
-        fresh.std.copy_(model.std)
-    return fresh.eval()
