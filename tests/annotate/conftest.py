@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from annotate_data import make_bundle
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
+from chromium import headless_chromium
 
 from cinexai.annotate.bundle import read_manifest
 from cinexai.annotate.db import Store
 from cinexai.annotate.loadtest import Server, server
-
-CHROMEDRIVER = "/usr/bin/chromedriver"
 
 
 @dataclass
@@ -49,16 +45,5 @@ def study(tmp_path: Path) -> Iterator[Study]:
 @pytest.fixture
 def browser():
     """Debian's chromium, headless, through Debian's chromedriver (nothing is downloaded)."""
-    chromium = shutil.which("chromium")
-    assert chromium and Path(CHROMEDRIVER).exists(), "needs Debian's chromium and chromium-driver"
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1700,1250"):
-        options.add_argument(arg)
-    options.add_argument("--disable-dev-shm-usage")
-    options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    try:
+    with headless_chromium("--window-size=1700,1250") as driver:
         yield driver
-    finally:
-        driver.quit()

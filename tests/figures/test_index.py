@@ -3,22 +3,19 @@
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from chromium import headless_chromium
 from figure_data import CASE
 from PIL import Image
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 
 from cinexai.figures.index import family, write_index
 from cinexai.io import write_table
 
-CHROMEDRIVER = "/usr/bin/chromedriver"
 METHOD, PP = "integrated_gradients_normal_ref", "absolute"
 SOURCES = ("ecg12", "cineecg", "mapped")
 #: A URL the page would fetch from the network.
@@ -123,18 +120,8 @@ def test_index_is_offline_with_embedded_thumbnails_and_relative_links(index):
 @pytest.fixture
 def browser():
     """Debian's chromium, headless, through Debian's chromedriver (nothing is downloaded)."""
-    chromium = shutil.which("chromium")
-    assert chromium and Path(CHROMEDRIVER).exists(), "needs Debian's chromium and chromium-driver"
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"):
-        options.add_argument(arg)
-    options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    try:
+    with headless_chromium() as driver:
         yield driver
-    finally:
-        driver.quit()
 
 
 def test_index_sorts_by_each_column_in_chromium_without_network(index, browser):

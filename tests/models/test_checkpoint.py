@@ -6,30 +6,15 @@ from pathlib import Path
 
 import pytest
 import torch
+from model_helpers import trained_like
 
 from cinexai.leads import CINE_CHANNELS, LEADS
 from cinexai.models.checkpoint import load_model, resolve_device, save_model
 from cinexai.models.resnet import ResNet1d
 
 
-def _trained_like(in_channels: int = 3, **arch) -> ResNet1d:
-    """A model whose weights and batch-norm statistics differ from a fresh one."""
-    torch.manual_seed(1)
-    model = ResNet1d(
-        in_channels,
-        mean=[0.1 * c for c in range(in_channels)],
-        std=[1.0 + c for c in range(in_channels)],
-        **arch,
-    )
-    model.train()
-    model(torch.randn(16, in_channels, 200) * 3 + 1)  # moves BN running statistics
-    with torch.no_grad():
-        model.fc.weight.add_(0.5)
-    return model.eval()
-
-
 def test_round_trip_gives_identical_outputs(tmp_path: Path) -> None:
-    model = _trained_like(3, depth=3, width=8, kernel_size=5)
+    model = trained_like(3, depth=3, width=8, kernel_size=5)
     path = tmp_path / "model.pt"
     save_model(model, path, model.arch, "cineecg", list(CINE_CHANNELS))
     loaded = load_model(path, expected_channels=3)
@@ -41,7 +26,7 @@ def test_round_trip_gives_identical_outputs(tmp_path: Path) -> None:
 
 
 def test_wrong_channel_count_is_rejected_with_both_counts(tmp_path: Path) -> None:
-    model = _trained_like(3)
+    model = trained_like(3)
     path = tmp_path / "cine.pt"
     save_model(model, path, model.arch, "cineecg", list(CINE_CHANNELS))
     with pytest.raises(ValueError, match=r"cine\.pt.*expected .*12 input channels, found 3"):
