@@ -116,6 +116,7 @@ def test_time_mask_widths_rejected_with_key_name(default_config, mutate, key):
     [
         ("models", "tune_workers", 0),
         ("models", "tune_storage", "optuna.db"),
+        ("attribution", "shards", 0),
     ],
 )
 def test_scale_out_keys_rejected_with_key_name(default_config, section, key, value):

@@ -74,6 +74,27 @@ def test_tune_workers_plan_one_tune_job_per_worker(project):
     assert sorted(best) == sorted(pairs)
 
 
+def test_attribution_shards_plan_shard_jobs_and_one_gather(project):
+    """attribution.shards 2: each attribute job becomes two shard jobs plus a gather writing the
+    same part-0.parquet; S = 1 plans neither (the default DAG unchanged)."""
+    one = planned_jobs(snakemake(project, "-n", "--configfile", ".test/config.yaml").stdout)
+    (project / "shards.yaml").write_text("attribution: {shards: 2}\n")
+    proc = snakemake(project, "-n", "--configfile", ".test/config.yaml", "shards.yaml")
+    two = planned_jobs(proc.stdout + proc.stderr)
+    key = ("source", "arch", "method")
+    unsharded = sorted(tuple(wc[k] for k in key) for r, wc in one if r == "attribute")
+    shards = sorted(tuple(wc[k] for k in (*key, "shard")) for r, wc in two if r == "attribute")
+    gathers = sorted(tuple(wc[k] for k in key) for r, wc in two if r == "gather_attribution")
+    assert not [r for r, _ in one if r == "gather_attribution"] and unsharded
+    assert gathers == unsharded
+    assert shards == sorted((*job, i) for job in unsharded for i in ("0", "1"))
+    assert {wc["shards"] for r, wc in two if r == "attribute"} == {"2"}
+    others = [r for r, _ in one if r not in ("attribute",)]
+    assert sorted(others) == sorted(
+        r for r, _ in two if r not in ("attribute", "gather_attribution")
+    )
+
+
 def test_fewer_than_one_tune_worker_fails_at_dag_build(project):
     (project / "workers0.yaml").write_text("models: {tune_workers: 0}\n")
     proc = snakemake(
