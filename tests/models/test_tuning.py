@@ -233,7 +233,11 @@ WORKER = textwrap.dedent(
     """
     import json, pathlib, sys, time
     from cinexai.models import tuning
-    signals, records, storage, out, worker, cfg, hang = sys.argv[1:]
+    signals, records, storage, out, worker, cfg, hang, start = sys.argv[1:]
+    if start:  # wait (after the imports) until every worker is ready: they tune at the same time
+        pathlib.Path(start, worker).touch()
+        while len(list(pathlib.Path(start).iterdir())) < 2:
+            time.sleep(0.05)
     if hang:  # the worker's second trial hangs (after its tag) until the test kills it
         real_fit, calls = tuning.fit, []
         def fit(*args, **kwargs):
@@ -250,10 +254,17 @@ WORKER = textwrap.dedent(
 
 
 def _worker(
-    data: tuple[Path, Path], db: Path, out: Path, worker: int, cfg: dict, hang: str = ""
+    data: tuple[Path, Path],
+    db: Path,
+    out: Path,
+    worker: int,
+    cfg: dict,
+    hang: str = "",
+    start: str = "",
 ) -> subprocess.Popen:
-    """Worker ``worker`` of the study in its own process."""
-    args = [*map(str, (*data, db, out, worker)), json.dumps(cfg), hang]
+    """Worker ``worker`` of the study in its own process (hanging in its second trial when
+    ``hang`` names a file to touch; waiting for a second worker when ``start`` names a folder)."""
+    args = [*map(str, (*data, db, out, worker)), json.dumps(cfg), hang, start]
     return subprocess.Popen([sys.executable, "-c", WORKER, *args])
 
 
@@ -261,7 +272,11 @@ def test_two_concurrent_workers_share_one_journal_study(resumed: dict, tmp_path:
     """W=2 processes at once: n_trials in all, both run their share, interleaved in time."""
     cfg = {**CFG, "n_trials": 5, "tune_workers": 2}
     db, outs = tmp_path / "study.journal", [tmp_path / f"worker-{i}.json" for i in range(2)]
-    procs = [_worker(resumed["data"], db, outs[i], i, cfg) for i in range(2)]
+    (tmp_path / "ready").mkdir()
+    procs = [
+        _worker(resumed["data"], db, outs[i], i, cfg, start=str(tmp_path / "ready"))
+        for i in range(2)
+    ]
     assert [p.wait(timeout=300) for p in procs] == [0, 0]
     gather(
         storage=db,
@@ -276,11 +291,11 @@ def test_two_concurrent_workers_share_one_journal_study(resumed: dict, tmp_path:
     assert [t.state in FINISHED for t in trials] == [True] * 5 and best["n_trials"] == 5
     by_worker = {i: [t for t in trials if t.user_attrs["worker"] == i] for i in range(2)}
     assert [len(by_worker[0]), len(by_worker[1])] == [3, 2]
-    first = min(trials, key=lambda t: t.datetime_start)
-    assert any(  # some trial of the other worker started while the first one ran: concurrent
-        t.datetime_start < first.datetime_complete
-        for t in by_worker[1 - first.user_attrs["worker"]]
-    )
+    spans = [
+        (min(t.datetime_start for t in mine), max(t.datetime_complete for t in mine))
+        for mine in by_worker.values()
+    ]
+    assert spans[0][0] < spans[1][1] and spans[1][0] < spans[0][1]  # they ran at the same time
     study = optuna.load_study(study_name=best["study_name"], storage=open_storage(db))
     assert best["params"] == study.best_params and best["value"] == study.best_value
     assert best["best_trial"] == study.best_trial.number and best["storage"] == "journal"
