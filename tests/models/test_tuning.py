@@ -234,19 +234,18 @@ WORKER = textwrap.dedent(
     import json, pathlib, sys, time
     from cinexai.models import tuning
     signals, records, storage, out, worker, cfg, hang, start = sys.argv[1:]
-    if start:  # wait (after the imports) until every worker is ready: they tune at the same time
-        pathlib.Path(start, worker).touch()
-        while len(list(pathlib.Path(start).iterdir())) < 2:
-            time.sleep(0.05)
-    if hang:  # the worker's second trial hangs (after its tag) until the test kills it
-        real_fit, calls = tuning.fit, []
-        def fit(*args, **kwargs):
-            calls.append(1)
-            if len(calls) == 2:
-                pathlib.Path(hang).touch()
-                time.sleep(600)
-            return real_fit(*args, **kwargs)
-        tuning.fit = fit
+    real_fit, calls = tuning.fit, []
+    def fit(*args, **kwargs):
+        calls.append(1)
+        if start and len(calls) == 1:  # in its first trial, wait until every worker is in one
+            pathlib.Path(start, worker).touch()
+            while len(list(pathlib.Path(start).iterdir())) < 2:
+                time.sleep(0.05)
+        if hang and len(calls) == 2:  # hang in the second trial until the test kills it
+            pathlib.Path(hang).touch()
+            time.sleep(600)
+        return real_fit(*args, **kwargs)
+    tuning.fit = fit
     tuning.tune(signals=signals, records=records, storage=storage, out_worker=out,
                 modality="cineecg", cfg=json.loads(cfg), seed=5, worker=int(worker))
     """
@@ -263,7 +262,8 @@ def _worker(
     start: str = "",
 ) -> subprocess.Popen:
     """Worker ``worker`` of the study in its own process (hanging in its second trial when
-    ``hang`` names a file to touch; waiting for a second worker when ``start`` names a folder)."""
+    ``hang`` names a file to touch; when ``start`` names a folder, its first trial waits until
+    the other worker is in its first trial too, so the two run trials at the same time)."""
     args = [*map(str, (*data, db, out, worker)), json.dumps(cfg), hang, start]
     return subprocess.Popen([sys.executable, "-c", WORKER, *args])
 
@@ -295,7 +295,7 @@ def test_two_concurrent_workers_share_one_journal_study(resumed: dict, tmp_path:
         (min(t.datetime_start for t in mine), max(t.datetime_complete for t in mine))
         for mine in by_worker.values()
     ]
-    assert spans[0][0] < spans[1][1] and spans[1][0] < spans[0][1]  # they ran at the same time
+    assert spans[0][0] < spans[1][1] and spans[1][0] < spans[0][1]  # trials ran at the same time
     study = optuna.load_study(study_name=best["study_name"], storage=open_storage(db))
     assert best["params"] == study.best_params and best["value"] == study.best_value
     assert best["best_trial"] == study.best_trial.number and best["storage"] == "journal"
