@@ -120,8 +120,8 @@ def seconds_per_trial(
     tune(
         signals=signals,
         records=records,
-        study_db=root / f"{modality}.db",
-        out_best=root / f"{modality}.json",
+        storage=root / f"{modality}.journal",
+        out_worker=root / f"{modality}.json",
         modality=modality,
         cfg={**cfg, "n_trials": trials},
         seed=0,

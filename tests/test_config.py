@@ -79,6 +79,10 @@ def test_schema_rejects_with_key_name(default_config, mutate, key):
             lambda c: c["methods"]["latent_clusters_k4"].update(n_cluster=4),
             r"methods\.latent_clusters_k4",
         ),
+        (
+            lambda c: c["models"].update(n_trials=2, tune_workers=3),
+            r"models\.tune_workers': 3 workers for models\.n_trials 2",
+        ),
     ],
 )
 def test_relations_rejected_with_key_name(default_config, mutate, key):
@@ -105,6 +109,20 @@ def test_time_mask_widths_rejected_with_key_name(default_config, mutate, key):
     validate_schema(default_config)
     with pytest.raises(ConfigError, match=key):
         check_config(default_config)
+
+
+@pytest.mark.parametrize(
+    ("section", "key", "value"),
+    [
+        ("models", "tune_workers", 0),
+        ("models", "tune_storage", "optuna.db"),
+        ("attribution", "shards", 0),
+    ],
+)
+def test_scale_out_keys_rejected_with_key_name(default_config, section, key, value):
+    default_config[section][key] = value
+    with pytest.raises(ConfigError, match=f"config key '{section}.{key}'"):
+        validate_schema(default_config)
 
 
 def test_time_mask_schema_rejects_bad_probability(default_config):

@@ -72,6 +72,12 @@ def check_config(config: dict[str, Any]) -> None:
     split = config["data"]["split"]
     if not math.isclose(sum(split), 1.0, abs_tol=1e-6):
         raise ConfigError(f"config key 'data.split': fractions must sum to 1, got {split}")
+    models = config["models"]
+    if models.get("tune_workers", 1) > models["n_trials"]:
+        raise ConfigError(
+            f"config key 'models.tune_workers': {models['tune_workers']} workers for "
+            f"models.n_trials {models['n_trials']} trials would leave workers without a trial"
+        )
     mask = (config["models"].get("augment") or {}).get("time_mask")
     if mask and not mask["width_ms"][0] <= mask["width_ms"][1] <= config["data"]["window_ms"]:
         raise ConfigError(

@@ -11,9 +11,11 @@ import torch
 
 from cinexai.attribution.run import (
     attribute,
+    gather,
     load_checked_model,
     randomization_seed,
     randomized_models,
+    shard_batches,
 )
 from cinexai.config import defaults
 from cinexai.io import (
@@ -41,9 +43,13 @@ def _run(
     method_cfg: dict | None = None,
     cfg: dict | None = None,
     model: str = "model12",
+    shard: int = 0,
+    shards: int = 1,
 ) -> None:
     signals = paths["windows"] if source == "ecg12" else paths["cineecg"]
     attribute(
+        shard=shard,
+        shards=shards,
         signals=signals,
         records=paths["records"],
         model=paths[model],
@@ -184,3 +190,65 @@ def test_unknown_output_and_empty_evaluation(dataset: dict, tmp_path: Path) -> N
     with pytest.raises(ValueError, match="no included records with split == 'evaluation'"):
         _run(dataset, out)
     assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "method_cfg", "shards", "cases_per_batch"),
+    [
+        ("ig_small", IG, 2, 1),
+        ("ig_rnd", {**IG, "model": "randomized"}, 3, 1),
+        ("gradient_shap", {"n_samples": 4}, 2, 2),
+        ("lime", {"num_samples": 60}, 3, 1),
+        ("random", {}, 4, 1),
+    ],
+)
+def test_gathered_shards_equal_the_unsharded_file_byte_for_byte(
+    dataset: dict, tmp_path: Path, name: str, method_cfg: dict, shards: int, cases_per_batch: int
+) -> None:
+    """S shards (seeded per batch of cases) concatenate into the very bytes of one S=1 run."""
+    cfg = {**CFG, "cases_per_batch": cases_per_batch}
+    whole, gathered = tmp_path / "whole.parquet", tmp_path / "gathered.parquet"
+    _run(dataset, whole, name=name, method_cfg=method_cfg, cfg=cfg)
+    parts = [tmp_path / f"shard-{i}-of-{shards}.parquet" for i in range(shards)]
+    for i, part in enumerate(parts):
+        _run(dataset, part, name=name, method_cfg=method_cfg, cfg=cfg, shard=i, shards=shards)
+    ids = [sorted(read_table(part)["case_id"].unique()) for part in parts]
+    assert sum(ids, []) == [100, 101, 102, 103] and all(ids)  # contiguous, none empty
+    assert read_metadata(parts[-1])["shard"] == [shards - 1, shards]
+    gather(shards=parts, out=gathered)
+    assert gathered.read_bytes() == whole.read_bytes()
+    assert "shard" not in read_metadata(gathered) and read_table(gathered)["phi"].abs().max() > 0
+
+
+def test_shards_split_whole_batches_and_gather_refuses_a_foreign_shard(
+    dataset: dict, tmp_path: Path
+) -> None:
+    assert [shard_batches(7, 2, i, 3) for i in range(3)] == [
+        slice(0, 4),
+        slice(4, 6),
+        slice(6, 7),
+    ]
+    with pytest.raises(ValueError, match="attribution.shards 5 exceeds the 4 batches"):
+        shard_batches(4, 1, 0, 5)
+    parts = [tmp_path / f"shard-{i}.parquet" for i in range(2)]
+    _run(dataset, parts[0], name="random", method_cfg={}, shard=0, shards=2)
+    _run(dataset, parts[1], name="random", method_cfg={}, shard=1, shards=2)
+    with pytest.raises(ValueError, match="expected shards 0..1 of 2 in order"):
+        gather(shards=parts[::-1], out=tmp_path / "out.parquet")
+    other = tmp_path / "other.parquet"
+    attribute(
+        signals=dataset["windows"],
+        records=dataset["records"],
+        model=dataset["model12"],
+        out=other,
+        source="ecg12",
+        name="random",
+        method_cfg={},
+        cfg=CFG,
+        seed=4,
+        shard=1,
+        shards=2,
+    )
+    with pytest.raises(ValueError, match="provenance differs"):
+        gather(shards=[parts[0], other], out=tmp_path / "out.parquet")
+    assert not (tmp_path / "out.parquet").exists()

@@ -21,6 +21,7 @@ def test_dry_run_plans_the_grid(project):
         "ingest",
         "cineecg",
         "tune",
+        "tune_best",
         "train",
         "attribute",
         "map_to_cineecg",
@@ -59,6 +60,49 @@ def test_dry_run_plans_the_grid(project):
     assert {(wc["source"], wc["arch"]) for wc in faith} == {
         (s, a) for s in ("ecg12", "cineecg", "mapped") for a in ("resnet", "imn")
     }
+
+
+def test_tune_workers_plan_one_tune_job_per_worker(project):
+    """models.tune_workers 2: two tune jobs per (modality, arch) feeding one tune_best."""
+    (project / "workers.yaml").write_text("models: {tune_workers: 2}\n")
+    proc = snakemake(project, "-n", "--configfile", ".test/config.yaml", "workers.yaml")
+    jobs = planned_jobs(proc.stdout + proc.stderr)
+    pairs = {(m, a) for m in ("ecg12", "cineecg") for a in ("resnet", "imn")}
+    tune = sorted((wc["modality"], wc["arch"], wc["worker"]) for r, wc in jobs if r == "tune")
+    assert tune == sorted((m, a, w) for m, a in pairs for w in ("0", "1"))
+    best = [(wc["modality"], wc["arch"]) for r, wc in jobs if r == "tune_best"]
+    assert sorted(best) == sorted(pairs)
+
+
+def test_attribution_shards_plan_shard_jobs_and_one_gather(project):
+    """attribution.shards 2: each attribute job becomes two shard jobs plus a gather writing the
+    same part-0.parquet; S = 1 plans neither (the default DAG unchanged)."""
+    one = planned_jobs(snakemake(project, "-n", "--configfile", ".test/config.yaml").stdout)
+    (project / "shards.yaml").write_text("attribution: {shards: 2}\n")
+    proc = snakemake(project, "-n", "--configfile", ".test/config.yaml", "shards.yaml")
+    two = planned_jobs(proc.stdout + proc.stderr)
+    key = ("source", "arch", "method")
+    unsharded = sorted(tuple(wc[k] for k in key) for r, wc in one if r == "attribute")
+    shards = sorted(tuple(wc[k] for k in (*key, "shard")) for r, wc in two if r == "attribute")
+    gathers = sorted(tuple(wc[k] for k in key) for r, wc in two if r == "gather_attribution")
+    assert not [r for r, _ in one if r == "gather_attribution"] and unsharded
+    assert gathers == unsharded
+    assert shards == sorted((*job, i) for job in unsharded for i in ("0", "1"))
+    assert {wc["shards"] for r, wc in two if r == "attribute"} == {"2"}
+    others = [r for r, _ in one if r not in ("attribute",)]
+    assert sorted(others) == sorted(
+        r for r, _ in two if r not in ("attribute", "gather_attribution")
+    )
+
+
+def test_fewer_than_one_tune_worker_fails_at_dag_build(project):
+    (project / "workers0.yaml").write_text("models: {tune_workers: 0}\n")
+    proc = snakemake(
+        project, "-n", "--configfile", ".test/config.yaml", "workers0.yaml", check=False
+    )
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0 and "0 is less than the minimum of 1" in out
+    assert "['models']['tune_workers']" in out
 
 
 def _jobs(output: str) -> list[tuple[str, str, str]]:
@@ -129,6 +173,7 @@ def test_variant_configs_plan_through_the_figures(project, variant, sources):
 #: The rules a replicate reruns (replicates.smk: each as ``{rule}_rep``).
 REPLICATED = (
     "tune",
+    "tune_best",
     "train",
     "classifier_table",
     "attribute",
@@ -174,6 +219,25 @@ def test_replicates_rerun_models_and_attributions_on_the_shared_data(project):
     assert all("rep=1" in wc.split(", ") for _, wc, _ in replicated)
     for rule in ("generate_synthetic", "ingest", "cineecg", "masks"):  # the cohort is shared
         assert [r for r, _, _ in planned_two].count(rule) == 1, rule
+
+
+def test_replicates_follow_tune_workers_and_attribution_shards(project):
+    """A replicate runs the run's tune workers and attribution shards, each in its own folder."""
+    (project / "scale.yaml").write_text("attribution: {shards: 2}\nmodels: {tune_workers: 2}\n")
+    proc = snakemake(
+        project,
+        "-n",
+        "--configfile",
+        ".test/config.yaml",
+        ".test/variants/replicates.yaml",
+        "scale.yaml",
+    )
+    jobs = planned_jobs(proc.stdout + proc.stderr)
+    rules = [rule for rule, _ in jobs]
+    for rule in ("tune", "tune_best", "attribute", "gather_attribution"):
+        assert rules.count(f"{rule}_rep") == rules.count(rule) > 0, rule
+    assert rules.count("tune_rep") == 2 * rules.count("tune_best_rep")
+    assert {wc["rep"] for rule, wc in jobs if rule.endswith("_rep")} == {"1"}
 
 
 def test_dry_run_of_real_ptbxl_without_annotations_trains_models_only(project, tmp_path):
@@ -244,6 +308,7 @@ def test_unregistered_method_fails_naming_the_instance(project):
             "config key 'methods.imn_weights.architectures': method 'imn_weights' is only "
             "defined for architecture(s) ['imn'], not 'resnet'",
         ),
+        ("models={'tune_storage': 'optuna.db'}", "'optuna.db' does not match '^[a-z0-9+]+://'"),
     ],
 )
 def test_bad_values_fail_at_dag_build_naming_the_key(project, override, message):

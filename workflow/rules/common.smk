@@ -59,6 +59,7 @@ wildcard_constraints:
     arch="|".join(ARCHS),
     source="|".join(grid.SOURCES),
     method="[A-Za-z0-9_]+",
+    worker=r"\d+",
     pp="|".join(config["postprocessing"]),
     rep=r"[1-9]\d*",
 
@@ -132,9 +133,31 @@ def tune_cfg(wc):
     """What tune reads of ``config["models"]``, with only this job's architecture's search space
     (editing another architecture's space does not rerun it)."""
     return {
-        **only(config["models"], "augment", "device", "n_trials", "tuning_epochs", where="models"),
+        **only(
+            config["models"],
+            "augment",
+            "device",
+            "n_trials",
+            "tune_workers",
+            "tuning_epochs",
+            where="models",
+        ),
         "architectures": canonical({wc.arch: grid.search_space(config, wc.arch)}),
     }
+
+
+def tune_storage(wc):
+    """The study all tune workers of (modality, arch) share: the user's RDB URL (one study name
+    per (modality, arch, search) in it), else a journal file beside the models."""
+    return config["models"]["tune_storage"] or f"{RES}/models/{wc.modality}/{wc.arch}/study.journal"
+
+
+def tune_workers(wc):
+    """The tune worker reports of (modality, arch), one per ``models.tune_workers``."""
+    return [
+        f"{RES}/models/{wc.modality}/{wc.arch}/tune/worker-{i}.json"
+        for i in range(config["models"]["tune_workers"])
+    ]
 
 
 def source_signals(wc):

@@ -1,27 +1,48 @@
 rule tune:
-    """Optuna TPE search per (modality, arch); the SQLite study is kept outside the outputs so a
-    killed run resumes."""
+    """One of models.tune_workers Optuna TPE workers per (modality, arch), all sharing one study
+    (journal file or RDB) kept outside the outputs, so a killed worker resumes."""
     input:
         signals=lambda wc: SIGNALS[wc.modality],
         records=f"{RES}/data/records.parquet",
     output:
-        best=f"{RES}/models/{{modality}}/{{arch}}/best_params.json",
+        worker=f"{RES}/models/{{modality}}/{{arch}}/tune/worker-{{worker}}.json",
     log:
-        logfile("tune/{modality}/{arch}"),
+        logfile("tune/{modality}/{arch}/worker-{worker}"),
     benchmark:
-        benchfile("tune/{modality}/{arch}")
+        benchfile("tune/{modality}/{arch}/worker-{worker}")
     conda:
         "../../envs/models.yaml"
     threads: 8  # capped at --cores by Snakemake
     resources:
         gpu=1 if config["models"]["device"] == "cuda" else 0,
     params:
-        study=f"{RES}/models/{{modality}}/{{arch}}/study.db",
+        storage=tune_storage,
         cfg=tune_cfg,
         seed=SEED,
         code=code("tune"),
     script:
         "../scripts/tune.py"
+
+
+rule tune_best:
+    """Best params of the (modality, arch) study once all its tune workers finished."""
+    input:
+        tune_workers,
+    output:
+        best=f"{RES}/models/{{modality}}/{{arch}}/best_params.json",
+    log:
+        logfile("tune_best/{modality}/{arch}"),
+    benchmark:
+        benchfile("tune_best/{modality}/{arch}")
+    conda:
+        "../../envs/models.yaml"
+    params:
+        storage=tune_storage,
+        cfg=tune_cfg,
+        seed=SEED,
+        code=code("tune_best"),
+    script:
+        "../scripts/tune_best.py"
 
 
 rule train:

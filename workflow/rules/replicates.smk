@@ -4,8 +4,10 @@ shared data stages (generate_synthetic, ingest, cineecg, masks: the cohort is fi
 
 Each ``*_rep`` rule is its original with the files moved into the replicate's folder
 (``in_replicate`` in common.smk) and the replicate's seed; replicate 0 is the run itself, so
-R = 1 plans exactly the jobs, paths and seeds of a run without replicates. The cluster fidelity
-summary and the figures are not replicated (a replicate's checks.json has no clusters entry).
+R = 1 plans exactly the jobs, paths and seeds of a run without replicates. Tune workers and
+attribution shards (models.tune_workers, attribution.shards) run per replicate like the run's.
+The cluster fidelity summary and the figures are not replicated (a replicate's checks.json has
+no clusters entry).
 """
 
 
@@ -17,7 +19,21 @@ use rule tune as tune_rep with:
     benchmark:
         replicate_path(rules.tune.benchmark)
     params:
-        study=replicate_path(rules.tune.params.study),
+        storage=in_replicate(tune_storage),
+        seed=rep_seed,
+
+
+use rule tune_best as tune_best_rep with:
+    input:
+        *in_replicate(rules.tune_best.input),
+    output:
+        **in_replicate(rules.tune_best.output),
+    log:
+        *in_replicate(rules.tune_best.log),
+    benchmark:
+        replicate_path(rules.tune_best.benchmark)
+    params:
+        storage=in_replicate(tune_storage),
         seed=rep_seed,
 
 
@@ -51,13 +67,26 @@ use rule attribute as attribute_rep with:
     input:
         **in_replicate(rules.attribute.input),
     output:
-        *in_replicate(rules.attribute.output),
+        replicate_path(ATTRIBUTION) if SHARDS == 1 else temp(replicate_path(SHARD)),
     log:
         *in_replicate(rules.attribute.log),
     benchmark:
         replicate_path(rules.attribute.benchmark)
     params:
         seed=rep_seed,
+
+
+if SHARDS > 1:
+
+    use rule gather_attribution as gather_attribution_rep with:
+        input:
+            *in_replicate(rules.gather_attribution.input),
+        output:
+            *in_replicate(rules.gather_attribution.output),
+        log:
+            *in_replicate(rules.gather_attribution.log),
+        benchmark:
+            replicate_path(rules.gather_attribution.benchmark)
 
 
 use rule map_to_cineecg as map_to_cineecg_rep with:

@@ -14,4 +14,6 @@ with logged(snakemake):
         cfg=snakemake.params.cfg,
         seed=snakemake.params.seed,
         threads=snakemake.threads,
+        shard=int(snakemake.wildcards.get("shard", 0)),
+        shards=int(snakemake.wildcards.get("shards", 1)),
     )

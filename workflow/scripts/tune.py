@@ -5,10 +5,11 @@ with logged(snakemake):
     tune(
         signals=snakemake.input.signals,
         records=snakemake.input.records,
-        study_db=snakemake.params.study,
-        out_best=snakemake.output.best,
+        storage=snakemake.params.storage,
+        out_worker=snakemake.output.worker,
         modality=snakemake.wildcards.modality,
         arch=snakemake.wildcards.arch,
+        worker=int(snakemake.wildcards.worker),
         cfg=snakemake.params.cfg,
         seed=snakemake.params.seed,
         threads=snakemake.threads,

@@ -4,6 +4,11 @@ Reads the signal table of the source (its signal file in :data:`cinexai.grid.SOU
 ``records.parquet`` (evaluation cases: ``split == 'evaluation' & included``; normal reference
 pool: ``split == 'reference' & included``), computes Phi of Eq. 1 and writes the attribution long
 format once, at the end, atomically, with its provenance.
+
+Sharding (``attribution.shards``): shard ``i`` of ``S`` attributes a contiguous run of the batches
+of ``cases_per_batch`` cases (:func:`shard_batches`); every batch is seeded from its case ids, so a
+batch's Phi does not depend on ``S``, and :func:`gather` concatenates the shards in order into the
+file an unsharded run writes, byte for byte (the provenance describes the whole run in every shard).
 """
 
 from __future__ import annotations
@@ -16,6 +21,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import torch
 from tqdm import tqdm
 
@@ -26,6 +33,7 @@ from cinexai.io import (
     SignalSet,
     file_sha256,
     package_versions,
+    read_metadata,
     read_signals,
     read_table,
     write_table,
@@ -136,6 +144,23 @@ def randomized_models(model: torch.nn.Module, seed: int) -> Callable[[np.ndarray
     return lambda ids: _frozen(randomize.randomized_copy(model, randomization_seed(seed, ids)))
 
 
+def shard_batches(n_cases: int, cases_per_batch: int, shard: int, shards: int) -> slice:
+    """The cases of shard ``shard`` of ``shards``: contiguous whole batches, the first
+    ``n_batches % shards`` shards one batch more (as :func:`numpy.array_split`)."""
+    n_batches = -(-n_cases // cases_per_batch)
+    if not 0 <= shard < shards:
+        raise ValueError(f"shard {shard} is not in 0..{shards - 1}")
+    if shards > n_batches:
+        raise ValueError(
+            f"attribution.shards {shards} exceeds the {n_batches} batches of "
+            f"attribution.cases_per_batch {cases_per_batch} of the {n_cases} evaluation cases"
+        )
+    size, extra = divmod(n_batches, shards)
+    first = shard * size + min(shard, extra)
+    last = first + size + (shard < extra)
+    return slice(first * cases_per_batch, min(last * cases_per_batch, n_cases))
+
+
 def eq1_description(spec: registry.MethodSpec, one_pass: bool) -> str:
     """How Eq. 1 was applied (provenance)."""
     if spec.model_free:
@@ -196,9 +221,12 @@ def attribute(
     seed: int,
     arch: str = "resnet",
     threads: int = 1,
+    shard: int = 0,
+    shards: int = 1,
 ) -> None:
     """Attribute the evaluation cases of ``source`` explained by its ``arch`` model with method
-    instance ``name``; write ``out``."""
+    instance ``name``; write ``out``: all of them, or shard ``shard`` of ``shards`` (its metadata
+    that of the whole run plus ``shard``: [shard, shards], for :func:`gather`)."""
     torch.set_num_threads(max(1, int(threads)))
     registered, params = registry.resolve(name, method_cfg)
     spec = registry.get(registered)
@@ -239,10 +267,12 @@ def attribute(
         settings["one_pass"],
     )
     cases_per_batch = int(settings["cases_per_batch"])
+    part = shard_batches(len(cases.ids), cases_per_batch, shard, shards)
+    mine = cases.select(cases.ids[part])
     phi = compute(
         spec,
         net,
-        cases,
+        mine,
         ctx,
         settings["output"],
         bool(settings["one_pass"]),
@@ -252,7 +282,7 @@ def attribute(
     )
 
     t = np.arange(phi.shape[2])
-    table = long_table(cases.ids, sig.channels, t, t * 1000.0 / sig.fs, phi)
+    table = long_table(mine.ids, sig.channels, t, t * 1000.0 / sig.fs, phi)
     metadata = {
         "source": source,
         "arch": arch,
@@ -280,4 +310,24 @@ def attribute(
         "fs": float(sig.fs),
         "versions": package_versions(),
     }
+    if shards > 1:
+        metadata["shard"] = [shard, shards]
     write_table(table, out, metadata)
+
+
+def gather(*, shards: Sequence[str | os.PathLike[str]], out: str | os.PathLike[str]) -> None:
+    """Concatenate the shard files of one attribution (in shard order) into ``out``: the file an
+    unsharded run writes. ValueError when they are not shards 0..S-1 of one run."""
+    metas = [read_metadata(path) for path in shards]
+    found = [meta.pop("shard", None) for meta in metas]
+    if found != [[i, len(shards)] for i in range(len(shards))]:
+        raise ValueError(
+            f"{[str(p) for p in shards]}: expected shards 0..{len(shards) - 1} of "
+            f"{len(shards)} in order, found {found}"
+        )
+    odd = [str(p) for p, meta in zip(shards, metas) if meta != metas[0]]
+    if odd:
+        raise ValueError(f"{odd}: provenance differs from {shards[0]} (not one attribution run)")
+    # One chunk per column, as the unsharded writer's table: page boundaries follow chunks.
+    table = pa.concat_tables([pq.read_table(path) for path in shards]).combine_chunks()
+    write_table(table, out, metas[0])
