@@ -7,6 +7,8 @@
        (latent-cluster instances, resnet only: fit_clusters [modality x K] -> explain_clusters)
     -> score [source x arch x method x post-processing] (+ oracle control from the expert masks)
     -> tables 1-5, controls, families (optimisation pool over all archs, BCa) -> figures, report
+    replicates: R > 1 reruns tune ... tables per replicate seed on the shared data
+       -> replicate_table (spread of the headline figures)
 
 Each stage is one file in workflow/rules/; final_targets() in common.smk expands the grid from
 config.yaml with the grid's concepts (sources, architectures, where each method runs) from
@@ -37,6 +39,7 @@ include: "workflow/rules/clusters.smk"
 include: "workflow/rules/evaluation.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/annotate.smk"
+include: "workflow/rules/replicates.smk"
 
 
 rule all:

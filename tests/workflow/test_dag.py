@@ -170,6 +170,76 @@ def test_variant_configs_plan_through_the_figures(project, variant, sources):
     assert trained == ({"ecg12"} if variant == "ecg12_only" else {"ecg12", "cineecg"})
 
 
+#: The rules a replicate reruns (replicates.smk: each as ``{rule}_rep``).
+REPLICATED = (
+    "tune",
+    "tune_best",
+    "train",
+    "classifier_table",
+    "attribute",
+    "map_to_cineecg",
+    "oracle",
+    "fit_clusters",
+    "explain_clusters",
+    "score",
+    "faithfulness",
+    "tables",
+)
+
+
+def test_replicates_rerun_models_and_attributions_on_the_shared_data(project):
+    """R = 2: replicate 1 reruns every model-and-after job of replicate 0 under its own folder,
+    the data stages run once, and replicate 0's jobs are exactly those of R = 1."""
+    one = snakemake(project, "-n", "--configfile", ".test/config.yaml")
+    two = snakemake(
+        project, "-n", "--configfile", ".test/config.yaml", ".test/variants/replicates.yaml"
+    )
+    planned_one, planned_two = _jobs(one.stdout + one.stderr), _jobs(two.stdout + two.stderr)
+    assert not [r for r, _, _ in planned_one if r.endswith("_rep") or r == "replicate_table"]
+    replicated = [job for job in planned_two if job[0].endswith("_rep")]
+    rest = [job for job in planned_two if not job[0].endswith("_rep")]
+    assert [r for r, _, _ in rest if r == "replicate_table"] == ["replicate_table"]
+    # replicate 0 is the run without replicates: same jobs, wildcards and paths
+    assert [j for j in rest if j[0] not in ("replicate_table", "all")] == [
+        j for j in planned_one if j[0] != "all"
+    ]
+    for rule in REPLICATED:
+        mine = sorted(
+            (wc.replace("rep=1, ", "").replace(", rep=1", "").replace("rep=1", ""), out)
+            for r, wc, out in replicated
+            if r == f"{rule}_rep"
+        )
+        theirs = sorted(
+            (wc, out.replace("results/tiny/", "results/tiny/replicates/r1/"))
+            for r, wc, out in planned_one
+            if r == rule
+        )
+        assert mine and mine == theirs, rule
+    assert {r for r, _, _ in replicated} == {f"{rule}_rep" for rule in REPLICATED}
+    assert all("rep=1" in wc.split(", ") for _, wc, _ in replicated)
+    for rule in ("generate_synthetic", "ingest", "cineecg", "masks"):  # the cohort is shared
+        assert [r for r, _, _ in planned_two].count(rule) == 1, rule
+
+
+def test_replicates_follow_tune_workers_and_attribution_shards(project):
+    """A replicate runs the run's tune workers and attribution shards, each in its own folder."""
+    (project / "scale.yaml").write_text("attribution: {shards: 2}\nmodels: {tune_workers: 2}\n")
+    proc = snakemake(
+        project,
+        "-n",
+        "--configfile",
+        ".test/config.yaml",
+        ".test/variants/replicates.yaml",
+        "scale.yaml",
+    )
+    jobs = planned_jobs(proc.stdout + proc.stderr)
+    rules = [rule for rule, _ in jobs]
+    for rule in ("tune", "tune_best", "attribute", "gather_attribution"):
+        assert rules.count(f"{rule}_rep") == rules.count(rule) > 0, rule
+    assert rules.count("tune_rep") == 2 * rules.count("tune_best_rep")
+    assert {wc["rep"] for rule, wc in jobs if rule.endswith("_rep")} == {"1"}
+
+
 def test_dry_run_of_real_ptbxl_without_annotations_trains_models_only(project, tmp_path):
     (tmp_path / "ptbxl_database.csv").write_text(
         "ecg_id,filename_lr,filename_hr\n1,records100/00001_lr,records500/00001_hr\n"

@@ -16,6 +16,7 @@ from workflow_helpers import copy_project, planned_jobs, snakemake
 
 from cinexai import grid, io
 from cinexai.config import validate_schema
+from cinexai.evaluation.replicates import replicate_seed
 
 pytestmark = pytest.mark.slow
 RES = "results/tiny"
@@ -275,3 +276,54 @@ def test_input_maps_and_segment_methods_run_in_the_grid(project):
         assert (part / "postprocessing=absolute/part-0.parquet").exists(), source
     truth = pd.read_csv(project / RES / "synthetic-ptbxl/synthetic_truth.csv")
     assert "variants" in truth.columns
+
+
+def test_two_runs_of_the_same_config_give_byte_identical_tables(project, tmp_path_factory):
+    """The module's run is the first; a fresh copy runs what tables/ needs (no figures) and every
+    file under tables/ must be byte-identical (no wall-clock time or host in a table).
+
+    Runs before the replicate test below, which adds tables/replicates.* to the first run.
+    """
+    tables = project / RES / "tables"
+    names = sorted(str(p.relative_to(tables)) for p in tables.rglob("*") if p.is_file())
+    assert "table1.csv" in names and "checks.json" in names
+    again = copy_project(tmp_path_factory.mktemp("again"))
+    targets = [f"{RES}/tables/{name}" for name in names]  # before --configfile, which takes a list
+    snakemake(again, *targets, "--cores", "2", "--configfile", ".test/config.yaml")
+    second = again / RES / "tables"
+    assert sorted(str(p.relative_to(second)) for p in second.rglob("*") if p.is_file()) == names
+    differ = [n for n in names if (tables / n).read_bytes() != (second / n).read_bytes()]
+    assert not differ, f"not byte-identical across two runs: {differ}"
+
+
+def test_replicates_rerun_under_their_own_seed_and_report_the_spread(project):
+    """R = 2 on the finished tiny run: only replicate 1 (models onwards) and the spread run."""
+    variant = (".test/config.yaml", ".test/variants/replicates.yaml")
+    target = f"{RES}/tables/replicates.md"  # before --configfile, which takes a list
+    plan = snakemake(project, target, "-n", "--configfile", *variant)
+    rules = {rule for rule, _ in planned_jobs(plan.stdout + plan.stderr)}
+    assert "replicate_table" in rules and "tune_rep" in rules
+    assert not {"generate_synthetic", "ingest", "cineecg", "masks", "tune", "tables"} & rules
+    snakemake(project, target, "--cores", "2", "--configfile", *variant)
+    seed = _tiny(project)["seed"]
+    r1 = replicate_seed(seed, 1)
+    assert r1 != seed
+    rep = project / RES / "replicates" / "r1"
+    meta = io.read_metadata(
+        rep / "attributions/source=ecg12/arch=resnet/method=integrated_gradients/part-0.parquet"
+    )
+    assert meta["seed"] == r1
+    assert json.loads((rep / "models/ecg12/resnet/metrics.json").read_text())["seed"] == r1
+    assert json.loads((rep / "tables/checks.json").read_text())["seed"] == r1
+    table = pd.read_csv(project / RES / "tables" / "replicates.csv")
+    table1 = pd.read_csv(project / RES / "tables" / "table1.csv")
+    best = table[table["table"] == "table1"].set_index("modality")
+    assert set(best.index) == set(table1["modality"])
+    for row in table1.itertuples():  # replicate 0 is the run itself
+        assert best.loc[row.modality, "r0"] == pytest.approx(row.dice)
+    assert best["r1"].between(0, 1).all() and (best["n"] == 2).all()
+    assert (best["min"] <= best["mean"]).all() and (best["mean"] <= best["max"]).all()
+    cfg = _tiny(project)
+    models = len(cfg["models"]["modalities"]) * len(cfg["models"]["architectures"])
+    assert (table["table"] == "classifier").sum() == 2 * models  # AUROC, accuracy per model
+    assert f"r0: {seed}, r1: {r1}" in (project / RES / "tables" / "replicates.md").read_text()

@@ -175,3 +175,13 @@ def test_the_dag_is_built_without_importing_torch_or_other_heavy_packages(projec
         (fake / name / "__init__.py").write_text(f"raise ImportError('{name} imported')\n")
     proc = snakemake(project, "-n", *TINY, path_first=fake)
     assert "Nothing to be done" in proc.stdout + proc.stderr
+
+
+def test_raising_replicates_on_a_finished_run_plans_only_the_new_replicate(project):
+    """Replicate 0 is the finished run (same jobs, params and code): R = 2 adds replicate 1's
+    model-and-after jobs and the spread table, and reruns none of the run's own jobs."""
+    planned = _planned(project, *TINY, ".test/variants/replicates.yaml")
+    rules = _rules(planned)
+    assert {"tune_rep", "train_rep", "attribute_rep", "tables_rep", "replicate_table"} <= rules
+    assert all(rule.endswith("_rep") or rule == "replicate_table" for rule in rules), rules
+    assert {dict(wc).get("rep") for rule, wc in planned if rule != "replicate_table"} == {"1"}

@@ -12,6 +12,7 @@ from cinexai import grid
 from cinexai.attribution.registry import instance_modules, resolve
 from cinexai.config import check_config
 from cinexai.data.layout import record_files
+from cinexai.evaluation.replicates import replicate_seed
 from cinexai import rerun
 from cinexai.rerun import canonical, code_hash, only
 
@@ -20,6 +21,9 @@ check_config(config)
 RUN = config.get("run") or config["dataset"]
 RES = f"results/{RUN}"
 SEED = config["seed"]
+#: Replicates (replicates.smk): replicate 0 is the run itself; r >= 1 reruns the models and
+#: everything after them under RES/replicates/r{r}/ with its own seed, sharing the data stages.
+REPLICATES = config["replicates"]
 MODALITIES = config["models"]["modalities"]
 #: Architectures (a grid dimension): every modality is tuned and trained once per architecture.
 ARCHS = grid.architectures(config)
@@ -57,6 +61,7 @@ wildcard_constraints:
     method="[A-Za-z0-9_]+",
     worker=r"\d+",
     pp="|".join(config["postprocessing"]),
+    rep=r"[1-9]\d*",
 
 
 def dataset_dir():
@@ -332,6 +337,45 @@ def cluster_targets():
     return targets
 
 
+def replicate_path(path, rep="{rep}"):
+    """``path`` of replicate ``rep``: ``RES/x`` -> ``RES/replicates/r{rep}/x``, except the data
+    stages' files (``RES/data``, the synthetic cohort) that every replicate shares."""
+    shared = (f"{RES}/data/", f"{RES}/synthetic-ptbxl/")
+    if not path.startswith(f"{RES}/") or path.startswith(shared):
+        return path
+    return f"{RES}/replicates/r{rep}/{path[len(RES) + 1:]}"
+
+
+def in_replicate(files):
+    """A rule's files moved into replicate ``{rep}``: a path, a list or dict of paths, a
+    Snakemake file list (``rules.X.input``, names kept) or an input function (its paths moved
+    into replicate ``wc.rep`` once it is called with the job's wildcards)."""
+    if hasattr(files, "items"):
+        files = dict(files.items()) if list(files.keys()) else list(files)
+    return _moved(files, "{rep}")
+
+
+def _moved(files, rep):
+    if callable(files):
+        return lambda wc: _moved(files(wc), wc.rep)
+    if isinstance(files, str):
+        return replicate_path(files, rep)
+    if isinstance(files, dict):
+        return {name: _moved(f, rep) for name, f in files.items()}
+    return [_moved(f, rep) for f in files]
+
+
+def rep_seed(wc):
+    """The seed of replicate ``wc.rep`` (cinexai.evaluation.replicates.replicate_seed)."""
+    return replicate_seed(SEED, int(wc.rep))
+
+
+def replicate_tables(name):
+    """``tables/{name}`` of every replicate, replicate 0 (the run itself) first."""
+    path = f"{RES}/tables/{name}"
+    return [path] + [replicate_path(path, r) for r in range(1, REPLICATES)]
+
+
 def final_targets():
     """The whole grid: models per (modality, arch) and their classifier table, then source x arch x
     method x post-processing scores, tables and figures."""
@@ -342,4 +386,6 @@ def final_targets():
     targets += expand(f"{RES}/tables/{{name}}.md", name=TABLES)
     targets += [f"{RES}/tables/agreement.md"]
     targets += [f"{RES}/figures/summary/dice_by_config.png", f"{RES}/figures/cases/index.html"]
+    if REPLICATES > 1:
+        targets += [f"{RES}/tables/replicates.md"]
     return targets + cluster_targets()
