@@ -127,12 +127,12 @@ def test_projection_arithmetic_by_hand(tmp_path: Path) -> None:
     # measured: 2 trials x 5 epochs x 10 windows; IG 4 x 2 evaluations x 5 cases
     facts_m = scale.Facts(20, 10, 5, {}, _cfg(n_trials=2, n_steps=4))
     costs = scale.measure(seconds, _jobs(), facts_m)
-    assert costs.startup == 2.0
-    assert costs.by_bench["tune/ecg12/resnet"] == pytest.approx((102 - 2) / (2 * 5 * 10))  # 1.0
+    assert costs.by_bench["tune/ecg12/resnet"] == pytest.approx((2, (102 - 2) / (2 * 5 * 10)))
     assert costs.by_bench["attribute/ecg12/resnet/integrated_gradients"] == pytest.approx(
-        (12 - 2) / (5 * 4 * 2)
-    )  # 0.25 s per case and model evaluation
-    assert costs.by_bench["tables"] == 7.0  # a fixed-cost rule
+        (2, (12 - 2) / (5 * 4 * 2))
+    )  # start-up 2 s, 0.25 s per case and model evaluation
+    assert costs.by_bench["tables"] == (7.0, 0.0)  # a fixed-cost rule
+    assert costs.by_rule["attribute"] == pytest.approx((2, (0.25 + 0.0) / 2))
 
     # projected: 4 trials x 5 epochs x 20 windows; IG 10 x 2 evaluations x 10 cases
     facts_p = scale.Facts(40, 20, 10, {}, _cfg(n_trials=4, n_steps=10))
@@ -142,6 +142,13 @@ def test_projection_arithmetic_by_hand(tmp_path: Path) -> None:
     # one node of 2 cores: tune (402 s, both cores), then both attributions side by side
     # (IG 52 s), then tables (7 s); the unmeasured agreement counts 0 s
     assert proj.makespan(nodes=1, cores=2) == pytest.approx(402 + 52 + 7)
+
+    # a second run (start-up 1 s) whose jobs are tuning only: its tune cost replaces the first's
+    other = scale.measure({"tune/ecg12/resnet": 52.0, "tables": 1.0}, _jobs()[:1], facts_m)
+    merged = costs.update(other)
+    assert merged.by_bench["tune/ecg12/resnet"] == pytest.approx((1, (52 - 1) / 100))
+    assert merged.by_bench["tables"] == (7.0, 0.0)  # not among its jobs: the first run's
+    assert merged.seconds(_jobs()[0], facts_p) == pytest.approx(1 + 0.51 * 400)
 
 
 def test_list_scheduling_by_hand() -> None:

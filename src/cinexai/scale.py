@@ -14,7 +14,9 @@ Cost model, per job (one row of :data:`SIZES`):
   for the data stages; a rule without a size costs what it cost (a fixed-cost job);
 * the unit cost is ``(s - startup) / size`` of the measured job with the same benchmark file, else
   the mean over the measured jobs of the rule; a job of a rule that was never measured has no
-  cost and is reported *missing* (its time is left out of the projection, never guessed).
+  cost and is reported *missing* (its time is left out of the projection, never guessed);
+* several runs can be combined (:meth:`Costs.update`): a later run's measurements replace an
+  earlier one's, e.g. tuning measured on the default run, attribution on the tiny one.
 
 Scheduling: list scheduling of the DAG on N nodes of C cores (a job takes ``min(threads, C)``
 cores of one node), ready jobs by longest remaining path first (critical-path priority).
@@ -104,22 +106,29 @@ def size(job: Job, facts: Facts) -> float | None:
     return None if fn is None else float(fn(job.wildcards, facts))
 
 
+#: A job's cost: ``(a, b)`` -> ``a + b * size`` seconds (a fixed-cost job: ``(s, 0)``).
+Cost = tuple[float, float]
+
+
 @dataclass
 class Costs:
-    """Unit costs measured on a finished run."""
+    """Costs measured on finished runs, per benchmark file and per rule (the mean)."""
 
-    startup: float
-    by_bench: dict[str, float]  # benchmark file -> seconds per unit (or fixed seconds)
-    by_rule: dict[str, float]  # rule -> mean of the above over its measured jobs
+    by_bench: dict[str, Cost]
+    by_rule: dict[str, Cost]
 
     def seconds(self, job: Job, facts: Facts) -> float | None:
         """Projected wall seconds of ``job`` under ``facts``; None when the rule was never
         measured."""
-        unit = self.by_bench.get(job.bench, self.by_rule.get(job.rule))
-        if unit is None:
+        cost = self.by_bench.get(job.bench, self.by_rule.get(job.rule))
+        if cost is None:
             return None
         work = size(job, facts)
-        return unit if work is None else self.startup + unit * work
+        return cost[0] + cost[1] * (0.0 if work is None else work)
+
+    def update(self, other: Costs) -> Costs:
+        """These costs, with what ``other`` measured replacing them (its rules' means too)."""
+        return Costs({**self.by_bench, **other.by_bench}, {**self.by_rule, **other.by_rule})
 
 
 def read_benchmarks(bench_dir: Path) -> dict[str, float]:
@@ -134,20 +143,22 @@ def read_benchmarks(bench_dir: Path) -> dict[str, float]:
 
 
 def measure(seconds: Mapping[str, float], jobs: Iterable[Job], facts: Facts) -> Costs:
-    """Unit costs from measured ``seconds`` per benchmark file of the measured run's ``jobs``."""
+    """Costs from measured ``seconds`` per benchmark file of the measured run's ``jobs``; the
+    start-up every job pays is the run's cheapest job."""
     startup = min(seconds.values())
-    by_bench: dict[str, float] = {}
-    per_rule: dict[str, list[float]] = defaultdict(list)
+    by_bench: dict[str, Cost] = {}
+    per_rule: dict[str, list[Cost]] = defaultdict(list)
     for job in jobs:
         if job.bench not in seconds:
             continue
-        work = size(job, facts)
-        s = seconds[job.bench]
-        unit = s if work is None else max(s - startup, 0.0) / work
-        by_bench[job.bench] = unit
-        per_rule[job.rule].append(unit)
-    by_rule = {rule: sum(units) / len(units) for rule, units in per_rule.items()}
-    return Costs(startup, by_bench, by_rule)
+        work, s = size(job, facts), seconds[job.bench]
+        by_bench[job.bench] = (s, 0.0) if work is None else (startup, max(s - startup, 0) / work)
+        per_rule[job.rule].append(by_bench[job.bench])
+    by_rule = {
+        rule: (sum(a for a, _ in costs) / len(costs), sum(b for _, b in costs) / len(costs))
+        for rule, costs in per_rule.items()
+    }
+    return Costs(by_bench, by_rule)
 
 
 def dependencies(jobs: list[Job]) -> list[set[int]]:
@@ -244,7 +255,9 @@ class Projection:
         ]
         frame = pd.DataFrame(rows)
         return frame.groupby("rule").agg(
-            jobs=("s", "size"), total_s=("s", "sum"), longest_s=("s", "max")
+            jobs=("s", "size"),
+            total_s=("s", lambda x: x.sum(min_count=1)),
+            longest_s=("s", "max"),
         )
 
     def makespan(self, nodes: int, cores: int) -> float:
