@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from cinexai import scale
@@ -139,6 +140,9 @@ def test_projection_arithmetic_by_hand(tmp_path: Path) -> None:
     proj = scale.project(costs, _jobs(), facts_p)
     assert proj.seconds == pytest.approx([2 + 1.0 * 400, 2 + 0.25 * 200, 2 + 0.0, 7.0, None])
     assert proj.missing == {"agreement": 1}
+    table = proj.by_rule()
+    assert table.loc["attribute", "total_s"] == pytest.approx(52 + 2)
+    assert table.loc["tune", "own_measurement"] == 1 and pd.isna(table.loc["agreement", "total_s"])
     # one node of 2 cores: tune (402 s, both cores), then both attributions side by side
     # (IG 52 s), then tables (7 s); the unmeasured agreement counts 0 s
     assert proj.makespan(nodes=1, cores=2) == pytest.approx(402 + 52 + 7)

@@ -238,6 +238,7 @@ class Projection:
 
     jobs: list[Job]
     seconds: list[float | None]
+    exact: list[bool]  # the job's own benchmark file was measured (else: its rule's mean)
 
     @property
     def missing(self) -> dict[str, int]:
@@ -248,14 +249,16 @@ class Projection:
         return dict(out)
 
     def by_rule(self) -> pd.DataFrame:
-        """Jobs, projected core-free wall seconds summed and the longest job, per rule."""
+        """Per rule: jobs, how many of them were measured themselves (the others take the rule's
+        mean), projected wall seconds summed and the longest job's."""
         rows = [
-            {"rule": j.rule, "s": s, "threads": j.threads}
-            for j, s in zip(self.jobs, self.seconds, strict=True)
+            {"rule": j.rule, "s": s, "exact": e}
+            for j, s, e in zip(self.jobs, self.seconds, self.exact, strict=True)
         ]
         frame = pd.DataFrame(rows)
         return frame.groupby("rule").agg(
             jobs=("s", "size"),
+            own_measurement=("exact", "sum"),
             total_s=("s", lambda x: x.sum(min_count=1)),
             longest_s=("s", "max"),
         )
@@ -267,7 +270,9 @@ class Projection:
 
 
 def project(costs: Costs, jobs: list[Job], facts: Facts) -> Projection:
-    return Projection(jobs, [costs.seconds(job, facts) for job in jobs])
+    return Projection(
+        jobs, [costs.seconds(job, facts) for job in jobs], [j.bench in costs.by_bench for j in jobs]
+    )
 
 
 # ----------------------------------------------------------------------------------------------
