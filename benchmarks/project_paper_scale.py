@@ -66,12 +66,18 @@ def main() -> None:
     ap.add_argument("--paper", type=Path, default=REPO / "config" / "paper.yaml")
     ap.add_argument("--cores-per-node", type=int, default=32)
     ap.add_argument("--nodes", type=int, nargs="+", default=[1, 2, 4, 8, 16])
+    ap.add_argument(
+        "--column",
+        default="s",
+        choices=["s", "cpu_time"],
+        help="benchmark column: wall seconds, or CPU seconds where the run shared its machine",
+    )
     args = ap.parse_args()
 
     costs = scale.Costs({}, {})
     for results, config in args.run:
         run, cfg_m = Path(results), load_config(config)
-        seconds = scale.read_benchmarks(run / "benchmarks")
+        seconds = scale.read_benchmarks(run / "benchmarks", args.column)
         facts_m = scale.run_facts(run, cfg_m)
         jobs_m = dry_run_jobs(Path(config), cfg_m, args.cores_per_node)
         jobs_m += scale.case_jobs(seconds, facts_m, [])

@@ -121,9 +121,10 @@ def test_projection_arithmetic_by_hand(tmp_path: Path) -> None:
     for name, s in measured.items():
         path = bench / f"{name}.tsv"
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(f"s\th:m:s\tmax_rss\n{s}\t0:00:00\t1.0\n")
+        path.write_text(f"s\th:m:s\tmax_rss\tcpu_time\n{s}\t0:00:00\t1.0\t{s / 2}\n")
     seconds = scale.read_benchmarks(bench)
     assert seconds == measured
+    assert scale.read_benchmarks(bench, "cpu_time") == {k: s / 2 for k, s in measured.items()}
 
     # measured: 2 trials x 5 epochs x 10 windows; IG 4 x 2 evaluations x 5 cases
     facts_m = scale.Facts(20, 10, 5, {}, _cfg(n_trials=2, n_steps=4))

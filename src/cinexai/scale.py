@@ -131,12 +131,13 @@ class Costs:
         return Costs({**self.by_bench, **other.by_bench}, {**self.by_rule, **other.by_rule})
 
 
-def read_benchmarks(bench_dir: Path) -> dict[str, float]:
-    """Wall seconds (``s``, last row) of every benchmark TSV under ``bench_dir``, keyed by the path
-    relative to it without the suffix (``attribute/ecg12/resnet/lime``)."""
+def read_benchmarks(bench_dir: Path, column: str = "s") -> dict[str, float]:
+    """Seconds (``column``, last row: ``s`` wall, or ``cpu_time`` where the measuring machine was
+    shared) of every benchmark TSV under ``bench_dir``, keyed by the path relative to it without
+    the suffix (``attribute/ecg12/resnet/lime``)."""
     return {
         tsv.relative_to(bench_dir).with_suffix("").as_posix(): float(
-            pd.read_csv(tsv, sep="\t")["s"].iloc[-1]
+            pd.read_csv(tsv, sep="\t")[column].iloc[-1]
         )
         for tsv in sorted(bench_dir.rglob("*.tsv"))
     }
