@@ -5,7 +5,7 @@
         [--cores-per-node 32] [--nodes 1 2 4 8 16]
 
 Each ``--run`` is a finished (or partial) run's results folder and the config it ran with; a later
-run's measurements replace an earlier one's. The configs' jobs come from dry runs
+run's measurements of a rule replace an earlier one's. The configs' jobs come from dry runs
 (``snakemake -n --forceall`` in an empty folder: a run is only read). Unit costs -- per trial, per
 epoch, per case and model evaluation, per case -- come from the runs' ``benchmarks/*.tsv``; the
 model and its assumptions are in :mod:`cinexai.scale`. Rules no run measured are listed as missing
@@ -74,7 +74,7 @@ def main() -> None:
     )
     args = ap.parse_args()
 
-    costs = scale.Costs({}, {})
+    costs = scale.Costs({}, {}, {})
     for results, config in args.run:
         run, cfg_m = Path(results), load_config(config)
         seconds = scale.read_benchmarks(run / "benchmarks", args.column)

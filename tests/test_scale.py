@@ -156,6 +156,20 @@ def test_projection_arithmetic_by_hand(tmp_path: Path) -> None:
     assert merged.seconds(_jobs()[0], facts_p) == pytest.approx(1 + 0.51 * 400)
 
 
+def test_a_later_run_replaces_a_whole_rule() -> None:
+    tiny = scale.Costs(
+        {"tune/a": (1, 9.0), "tune/b": (1, 7.0), "tables": (7, 0)},
+        {"tune": (1, 8.0), "tables": (7, 0)},
+        {"tune/a": "tune", "tune/b": "tune", "tables": "tables"},
+    )
+    large = scale.Costs({"tune/a": (2, 0.5)}, {"tune": (2, 0.5)}, {"tune/a": "tune"})
+    merged = tiny.update(large)
+    assert merged.by_bench == {"tune/a": (2, 0.5), "tables": (7, 0)}  # tiny's tune/b dropped
+    job_b = scale.Job("tune", "tune/b", {"modality": "b", "arch": "resnet"})
+    facts = scale.Facts(1, 10, 1, {}, {"models": {"n_trials": 2, "tuning_epochs": 5}})
+    assert merged.seconds(job_b, facts) == pytest.approx(2 + 0.5 * 2 * 5 * 10)  # large's mean
+
+
 def test_list_scheduling_by_hand() -> None:
     no_deps: list[set[int]] = [set(), set(), set()]
     # one node of 2 cores: 3 s and 2 s start at 0, the other 2 s at 2 -> 4 s

@@ -15,8 +15,9 @@ Cost model, per job (one row of :data:`SIZES`):
 * the unit cost is ``(s - startup) / size`` of the measured job with the same benchmark file, else
   the mean over the measured jobs of the rule; a job of a rule that was never measured has no
   cost and is reported *missing* (its time is left out of the projection, never guessed);
-* several runs can be combined (:meth:`Costs.update`): a later run's measurements replace an
-  earlier one's, e.g. tuning measured on the default run, attribution on the tiny one.
+* several runs can be combined (:meth:`Costs.update`): a rule a later run measured is taken from
+  that run alone, e.g. tuning from the default run, attribution from the tiny one (a tiny run's
+  per-window training cost is mostly fixed per-epoch overhead, so it overstates a large run's).
 
 Scheduling: list scheduling of the DAG on N nodes of C cores (a job takes ``min(threads, C)``
 cores of one node), ready jobs by longest remaining path first (critical-path priority).
@@ -116,6 +117,7 @@ class Costs:
 
     by_bench: dict[str, Cost]
     by_rule: dict[str, Cost]
+    rule_of: dict[str, str]  # benchmark file -> its rule
 
     def seconds(self, job: Job, facts: Facts) -> float | None:
         """Projected wall seconds of ``job`` under ``facts``; None when the rule was never
@@ -127,8 +129,14 @@ class Costs:
         return cost[0] + cost[1] * (0.0 if work is None else work)
 
     def update(self, other: Costs) -> Costs:
-        """These costs, with what ``other`` measured replacing them (its rules' means too)."""
-        return Costs({**self.by_bench, **other.by_bench}, {**self.by_rule, **other.by_rule})
+        """These costs, with every rule ``other`` measured taken from ``other`` alone (a larger
+        run's per-window or per-case costs carry less fixed overhead than a tiny run's)."""
+        kept = {b: c for b, c in self.by_bench.items() if self.rule_of[b] not in other.by_rule}
+        return Costs(
+            {**kept, **other.by_bench},
+            {**self.by_rule, **other.by_rule},
+            {**self.rule_of, **other.rule_of},
+        )
 
 
 def read_benchmarks(bench_dir: Path, column: str = "s") -> dict[str, float]:
@@ -148,18 +156,20 @@ def measure(seconds: Mapping[str, float], jobs: Iterable[Job], facts: Facts) -> 
     start-up every job pays is the run's cheapest job."""
     startup = min(seconds.values())
     by_bench: dict[str, Cost] = {}
+    rule_of: dict[str, str] = {}
     per_rule: dict[str, list[Cost]] = defaultdict(list)
     for job in jobs:
         if job.bench not in seconds:
             continue
         work, s = size(job, facts), seconds[job.bench]
         by_bench[job.bench] = (s, 0.0) if work is None else (startup, max(s - startup, 0) / work)
+        rule_of[job.bench] = job.rule
         per_rule[job.rule].append(by_bench[job.bench])
     by_rule = {
         rule: (sum(a for a, _ in costs) / len(costs), sum(b for _, b in costs) / len(costs))
         for rule, costs in per_rule.items()
     }
-    return Costs(by_bench, by_rule)
+    return Costs(by_bench, by_rule, rule_of)
 
 
 def dependencies(jobs: list[Job]) -> list[set[int]]:
