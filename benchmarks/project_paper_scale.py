@@ -109,6 +109,11 @@ def main() -> None:
             "\nmissing (no measurement in this run; left out, not estimated): "
             + ", ".join(f"{rule} ({n} jobs)" for rule, n in sorted(missing.items()))
         )
+    busy = sum(
+        (s or 0.0) * min(j.threads, args.cores_per_node)
+        for j, s in zip(projection.jobs, projection.seconds, strict=True)
+    )
+    print(f"\ncore-hours of all projected jobs: {busy / 3600:.1f}")
     note = ", measured stages only" if missing else ""
     print(f"\n| nodes | cores | projected wall time (h{note}) |\n|---|---|---|")
     for n in args.nodes:
