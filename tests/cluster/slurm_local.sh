@@ -8,7 +8,7 @@
 #
 # Needs the Debian packages slurm-wlm and munge (SLURM 22.05). There is no accounting database, so
 # `sacct` is disabled: Snakemake must poll with `squeue` (the profile's slurm-status-command), and
-# MinJobAge=600 keeps finished jobs visible to squeue long enough.
+# MinJobAge=86400 keeps finished jobs visible to squeue (status polls) and scontrol (test checks).
 # Only the daemons this script started are recorded (in $STATE_DIR) and stopped; a munged that was
 # already running is used and left alone.
 set -euo pipefail
@@ -108,7 +108,7 @@ SlurmctldLogFile=/var/log/slurm/slurmctld.log
 SlurmdLogFile=/var/log/slurm/slurmd.log
 JobAcctGatherType=jobacct_gather/none
 AccountingStorageType=accounting_storage/none
-MinJobAge=600
+MinJobAge=86400
 $node_line State=UNKNOWN
 PartitionName=$PARTITION Nodes=$NODE Default=YES MaxTime=INFINITE State=UP OverSubscribe=FORCE:4
 EOF

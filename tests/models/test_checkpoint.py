@@ -25,6 +25,14 @@ def test_round_trip_gives_identical_outputs(tmp_path: Path) -> None:
     assert payload["modality"] == "cineecg" and payload["channels"] == list(CINE_CHANNELS)
 
 
+def test_the_same_model_saves_to_the_same_bytes(tmp_path: Path) -> None:
+    """Reproducible model files: model_sha256 in provenance is equal across identical runs."""
+    model = trained_like(3, depth=1, width=8, kernel_size=5)
+    for name in ("a.pt", "b.pt"):
+        save_model(model, tmp_path / name, model.arch, "cineecg", list(CINE_CHANNELS))
+    assert (tmp_path / "a.pt").read_bytes() == (tmp_path / "b.pt").read_bytes()
+
+
 def test_wrong_channel_count_is_rejected_with_both_counts(tmp_path: Path) -> None:
     model = trained_like(3)
     path = tmp_path / "cine.pt"

@@ -1,6 +1,7 @@
 """The whole grid on the tiny config, then rerun semantics and the Snakemake report.
 
-One module-scoped run (a few minutes on 2 cores) feeds every test here.
+One session-scoped run (conftest.py; a few minutes on 2 cores) feeds every test here and the
+SLURM comparison (test_slurm_grid.py).
 """
 
 from __future__ import annotations
@@ -23,10 +24,9 @@ RES = "results/tiny"
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory):
-    project = copy_project(tmp_path_factory.mktemp("e2e"))
-    snakemake(project, "--cores", "2", "--configfile", ".test/config.yaml")
-    return project
+def project(tiny_run):
+    """The shared tiny run (conftest.py); the tests here may edit its code and restore it."""
+    return tiny_run
 
 
 def _tiny(project):

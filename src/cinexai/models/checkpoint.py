@@ -63,8 +63,10 @@ def save_model(
         "channels": [str(c) for c in channels],
         "architecture": architectures.name_of(model),
     }
-    with atomic_write(path) as tmp:
-        torch.save(payload, tmp)
+    # Saved through a file object: given a path, torch names the zip's records after the file,
+    # here a random temporary name, so the bytes (and model_sha256) would differ on every run.
+    with atomic_write(path) as tmp, open(tmp, "wb") as fh:
+        torch.save(payload, fh)
 
 
 def read_checkpoint(path: str | os.PathLike[str], device: str = "cpu") -> dict[str, Any]:

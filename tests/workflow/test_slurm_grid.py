@@ -1,0 +1,128 @@
+"""The real grid through the SLURM profile (workflow/profiles/slurm) on a one-node SLURM cluster.
+
+Starts munged + slurmctld + slurmd with tests/cluster/slurm_local.sh (needs root and the Debian
+packages slurm-wlm and munge), runs the whole grid on `.test/config.yaml` through the profile with
+`--executor slurm`, and checks that
+
+* every rule's jobs were sbatch jobs that SLURM ran to completion, with the threads the rules ask
+  for as their CPUs, and
+* every file under results/tiny/tables/ is byte for byte the local run's (the shared `tiny_run`,
+  `snakemake --cores 2`): threads come from the rules (capped at 2 cores in both runs, and each
+  stage sets torch's threads from them), seeds from the config, and the tables carry no host
+  names or clock times, so a job computes the same whether SLURM or the local executor runs it.
+  (The attribution and score files hold the same values too; their provenance names the model's
+  SHA-256, equal since checkpoints are written through a file object: see save_model.)
+
+Test-only settings, on top of the profile: 2 cores (this machine's), status checks every 2 s, and
+the fan-out rules (attribute, oracle, map_to_cineecg, score, faithfulness: 340 of the grid's jobs,
+seconds each) bundled into one SLURM job per rule with Snakemake job groups; each grouped job still
+runs as its own Snakemake job inside the SLURM allocation. Unbundled, each job would pay a
+Snakemake start-up and a status poll, and the test would take several times as long.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from workflow_helpers import copy_project, snakemake
+
+REPO = Path(__file__).resolve().parents[2]
+PROFILE = REPO / "workflow" / "profiles" / "slurm"
+SLURM_LOCAL = REPO / "tests" / "cluster" / "slurm_local.sh"
+PARTITION = "main"  # the partition slurm_local.sh creates, and the profile's default
+TABLES = Path("results/tiny/tables")
+
+CORES = ["--cores", "2", "--max-threads", "2"]  # as the local run: same threads per job
+FAST_POLLING = [
+    "--slurm-init-seconds-before-status-checks",
+    "2",
+    "--seconds-between-status-checks",
+    "2",
+    "--latency-wait",
+    "5",
+]
+BUNDLED = ("attribute", "oracle", "map_to_cineecg", "score", "faithfulness")
+GROUPS = [
+    "--groups",
+    *(f"{rule}={rule}" for rule in BUNDLED),
+    "--group-components",
+    *(f"{rule}=1000" for rule in BUNDLED),
+]
+SUBMITTED = re.compile(r"has been submitted with SLURM jobid (\d+) \(log: .*/slurm_logs/(\w+?)/")
+
+
+@pytest.fixture(scope="module")
+def slurm_cluster() -> Iterator[None]:
+    """A running one-node SLURM cluster; stopped at teardown if this fixture started it."""
+    if shutil.which("sbatch") is None:
+        pytest.skip("sbatch not installed (apt-get install slurm-wlm munge runs this test)")
+    start = subprocess.run(
+        ["bash", str(SLURM_LOCAL), "start"], capture_output=True, text=True, timeout=120
+    )
+    assert start.returncode == 0, f"slurm_local.sh start failed:\n{start.stderr}"
+    assert start.stdout.strip() in {"started", "running"}, start.stdout
+    try:
+        yield
+    finally:
+        if start.stdout.strip() == "started":
+            subprocess.run(["bash", str(SLURM_LOCAL), "stop"], check=True, timeout=120)
+
+
+def scontrol_job(job_id: str) -> dict[str, str]:
+    """`scontrol show job` as key -> value (slurm_local.sh keeps finished jobs for a day)."""
+    out = subprocess.run(
+        ["scontrol", "show", "job", job_id], capture_output=True, text=True, check=True
+    ).stdout
+    return dict(re.findall(r"(\S+?)=(\S*)", out))
+
+
+def table_files(project: Path) -> dict[str, bytes]:
+    root = project / TABLES
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+@pytest.mark.cluster
+@pytest.mark.slow
+def test_grid_through_slurm_profile_equals_local_run(
+    tiny_run: Path, slurm_cluster: None, tmp_path: Path
+) -> None:
+    project = copy_project(tmp_path)
+    # The tiny config as the project's config.yaml: the SLURM jobs' own Snakemake runs get
+    # --configfile but not --replace-workflow-config (Snakemake 9.27, slurm plugin 2.8), so they
+    # would merge config.yaml's method instances into the tiny grid (README: Running on a cluster).
+    shutil.copy(project / ".test" / "config.yaml", project / "config.yaml")
+    run = snakemake(
+        project,
+        "--workflow-profile",
+        str(PROFILE),
+        *CORES,
+        "--slurm-no-account",  # no accounting database on the local cluster
+        *FAST_POLLING,
+        *GROUPS,
+    )
+
+    # every rule of the grid (but the local target `all`) ran as sbatch jobs SLURM completed
+    submitted = SUBMITTED.findall(run.stdout + run.stderr)
+    units = {unit for _, unit in submitted}
+    for rule in BUNDLED:  # the group's log folder: group_<group>_<rules>
+        assert f"group_{rule}_{rule}" in units, (rule, units)
+    rules = {"generate_synthetic", "ingest", "cineecg", "masks", "tune", "train", "tables"}
+    assert {f"rule_{rule}" for rule in rules} <= units, units
+    for job_id, unit in submitted:
+        info = scontrol_job(job_id)
+        assert info["JobState"] == "COMPLETED", (unit, info)
+        assert info["Partition"] == PARTITION
+        if unit in ("rule_tune", "rule_train"):  # threads: 8, capped at 2 cores
+            assert info["NumCPUs"] == "2", (unit, info["NumCPUs"])
+
+    local, cluster = table_files(tiny_run), table_files(project)
+    # the end-to-end replicate test ran replicates: 2 on the shared run (its spread table only)
+    local = {name: data for name, data in local.items() if not name.startswith("replicates.")}
+    assert len(local) > 10 and sorted(cluster) == sorted(local)
+    differ = [name for name in local if cluster[name] != local[name]]
+    assert not differ, f"tables differ between the SLURM and the local run: {differ}"
