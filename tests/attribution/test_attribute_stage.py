@@ -45,6 +45,7 @@ def _run(
     model: str = "model12",
     shard: int = 0,
     shards: int = 1,
+    seed: int = 3,
 ) -> None:
     signals = paths["windows"] if source == "ecg12" else paths["cineecg"]
     attribute(
@@ -58,7 +59,7 @@ def _run(
         name=name,
         method_cfg=IG if method_cfg is None else method_cfg,
         cfg=CFG if cfg is None else cfg,
-        seed=3,
+        seed=seed,
     )
 
 
@@ -236,19 +237,7 @@ def test_shards_split_whole_batches_and_gather_refuses_a_foreign_shard(
     with pytest.raises(ValueError, match="expected shards 0..1 of 2 in order"):
         gather(shards=parts[::-1], out=tmp_path / "out.parquet")
     other = tmp_path / "other.parquet"
-    attribute(
-        signals=dataset["windows"],
-        records=dataset["records"],
-        model=dataset["model12"],
-        out=other,
-        source="ecg12",
-        name="random",
-        method_cfg={},
-        cfg=CFG,
-        seed=4,
-        shard=1,
-        shards=2,
-    )
+    _run(dataset, other, name="random", method_cfg={}, shard=1, shards=2, seed=4)
     with pytest.raises(ValueError, match="provenance differs"):
         gather(shards=[parts[0], other], out=tmp_path / "out.parquet")
     assert not (tmp_path / "out.parquet").exists()
