@@ -58,11 +58,14 @@ def test_paper_config_builds_a_dag(tmp_path: Path) -> None:
         ("cineecg", "resnet"),
     }
     assert all(j.threads == 8 for j in tune)
-    # 4 paper methods + 4 controls, on 2 attributed sources, one architecture
-    assert sum(j.rule == "attribute" for j in jobs) == 2 * 8
+    assert len(tune) == 2 * 13  # tune_workers: 13 per modality
+    # 4 paper methods + 4 controls, on 2 attributed sources, one architecture, 4 shards each
+    assert sum(j.rule == "attribute" for j in jobs) == 2 * 8 * 4
+    assert sum(j.rule == "gather_attribution" for j in jobs) == 2 * 8
     deps = scale.dependencies(jobs)
     train = next(i for i, j in enumerate(jobs) if j.rule == "train")
-    assert any(jobs[d].rule == "tune" for d in deps[train])
+    best = [d for d in deps[train] if jobs[d].rule == "tune_best"]  # train <- tune_best <- tune
+    assert len(best) == 1 and sum(jobs[d].rule == "tune" for d in deps[best[0]]) == 13
 
 
 def _cfg(n_trials: int, n_steps: int) -> dict:
@@ -168,6 +171,23 @@ def test_a_later_run_replaces_a_whole_rule() -> None:
     job_b = scale.Job("tune", "tune/b", {"modality": "b", "arch": "resnet"})
     facts = scale.Facts(1, 10, 1, {}, {"models": {"n_trials": 2, "tuning_epochs": 5}})
     assert merged.seconds(job_b, facts) == pytest.approx(2 + 0.5 * 2 * 5 * 10)  # large's mean
+
+
+def test_a_tune_worker_costs_its_share_of_the_trials() -> None:
+    """10 trials on 3 workers: shares 4, 3, 3 trials x 5 epochs x 10 windows; a tune job without
+    a worker wildcard (measured before tune workers) ran the whole study."""
+    cfg = _cfg(n_trials=10, n_steps=4)
+    cfg["models"]["tune_workers"] = 3
+    facts = scale.Facts(20, 10, 5, {}, cfg)
+    wc = {"modality": "ecg12", "arch": "resnet"}
+    sizes = [
+        scale.size(
+            scale.Job("tune", f"tune/ecg12/resnet/worker-{i}", {**wc, "worker": str(i)}), facts
+        )
+        for i in range(3)
+    ]
+    assert sizes == [4 * 5 * 10, 3 * 5 * 10, 3 * 5 * 10]
+    assert scale.size(scale.Job("tune", "tune/ecg12/resnet", wc), facts) == 10 * 5 * 10
 
 
 def test_list_scheduling_by_hand() -> None:

@@ -9,9 +9,10 @@ Cost model, per job (one row of :data:`SIZES`):
 
 * every job pays a start-up cost ``startup`` (Python, Snakemake, imports): the run's cheapest job;
 * the rest scales with the job's *work size*: trials x tuning epochs x training windows for
-  ``tune``, epochs x training windows for ``train``, cases x model evaluations per case (the
-  method's budget, :func:`method_budget`) for ``attribute``, cases for the per-case rules, records
-  for the data stages; a rule without a size costs what it cost (a fixed-cost job);
+  ``tune`` (a tune worker's share of the trials), epochs x training windows for ``train``, cases
+  x model evaluations per case (the method's budget, :func:`method_budget`) for ``attribute``,
+  cases for the per-case rules, records for the data stages; a rule without a size costs what
+  it cost (a fixed-cost job);
 * the unit cost is ``(s - startup) / size`` of the measured job with the same benchmark file, else
   the mean over the measured jobs of the rule; a job of a rule that was never measured has no
   cost and is reported *missing* (its time is left out of the projection, never guessed);
@@ -38,6 +39,7 @@ from typing import Any
 import pandas as pd
 
 from cinexai.attribution.registry import resolve
+from cinexai.models.tuning import worker_share
 
 
 @dataclass
@@ -81,13 +83,19 @@ def method_budget(name: str, entry: Mapping[str, Any] | None) -> float:
     return float(math.prod(max(1, params[key] or 1) for key in BUDGET_KEYS.get(method, ())))
 
 
-def _trials(cfg: Mapping[str, Any]) -> float:
-    return float(cfg["models"]["n_trials"] * cfg["models"]["tuning_epochs"])
+def _trials(wc: Mapping[str, str], cfg: Mapping[str, Any]) -> float:
+    """Trials x tuning epochs of one tune job: its worker's share of ``n_trials``
+    (``models.tune_workers``; a job without a worker wildcard ran the whole study)."""
+    models = cfg["models"]
+    n_trials = models["n_trials"]
+    if "worker" in wc:
+        n_trials = worker_share(n_trials, models.get("tune_workers", 1), int(wc["worker"]))
+    return float(n_trials * models["tuning_epochs"])
 
 
 #: rule -> work size of one of its jobs (None: a fixed-cost job).
 SIZES: dict[str, Callable[[Mapping[str, str], Facts], float]] = {
-    "tune": lambda wc, f: _trials(f.config) * f.n_train,
+    "tune": lambda wc, f: _trials(wc, f.config) * f.n_train,
     "train": lambda wc, f: f.epochs[(wc["modality"], wc["arch"])] * f.n_train,
     "attribute": lambda wc, f: (
         f.n_cases * method_budget(wc["method"], f.config["methods"][wc["method"]])
