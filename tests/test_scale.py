@@ -188,6 +188,32 @@ def test_a_tune_worker_costs_its_share_of_the_trials() -> None:
     ]
     assert sizes == [4 * 5 * 10, 3 * 5 * 10, 3 * 5 * 10]
     assert scale.size(scale.Job("tune", "tune/ecg12/resnet", wc), facts) == 10 * 5 * 10
+    # a one-worker run measured worker-0 (10 trials x 5 epochs x 10 windows, 2 s start-up): 0.2 s,
+    # which every worker of a spread study pays for its own share
+    costs = scale.measure(
+        {"tune/ecg12/resnet/worker-0": 102.0, "tables": 2.0},
+        [scale.Job("tune", "tune/ecg12/resnet/worker-0", {**wc, "worker": "0"})],
+        scale.Facts(20, 10, 5, {}, _cfg(n_trials=10, n_steps=4)),
+    )
+    assert costs.by_bench == {"tune/ecg12/resnet": pytest.approx((2, 0.2))}
+    job = scale.Job("tune", "tune/ecg12/resnet/worker-2", {**wc, "worker": "2"})
+    assert costs.seconds(job, facts) == pytest.approx(2 + 0.2 * 150)
+
+
+def test_an_attribution_shard_costs_its_cases() -> None:
+    """7 cases in 3 shards of whole batches (as numpy.array_split): 3, 2, 2 cases x 8 model
+    evaluations; each shard takes the unsharded job's cost per case and evaluation."""
+    cfg = _cfg(n_trials=2, n_steps=4)
+    cfg["attribution"] = {"cases_per_batch": 1, "shards": 3}
+    facts = scale.Facts(20, 10, 7, {}, cfg)
+    wc = {"source": "ecg12", "arch": "resnet", "method": "integrated_gradients", "shards": "3"}
+    whole = "attribute/ecg12/resnet/integrated_gradients"
+    jobs = [
+        scale.Job("attribute", f"{whole}/shard-{i}-of-3", {**wc, "shard": str(i)}) for i in range(3)
+    ]
+    assert [scale.size(j, facts) for j in jobs] == [3 * 8, 2 * 8, 2 * 8]
+    costs = scale.Costs({whole: (1.0, 0.5)}, {"attribute": (9.0, 9.0)}, {whole: "attribute"})
+    assert [costs.seconds(j, facts) for j in jobs] == [1 + 12, 1 + 8, 1 + 8]
 
 
 def test_list_scheduling_by_hand() -> None:

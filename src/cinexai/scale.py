@@ -39,6 +39,7 @@ from typing import Any
 import pandas as pd
 
 from cinexai.attribution.registry import resolve
+from cinexai.attribution.run import shard_batches
 from cinexai.models.tuning import worker_share
 
 
@@ -93,12 +94,31 @@ def _trials(wc: Mapping[str, str], cfg: Mapping[str, Any]) -> float:
     return float(n_trials * models["tuning_epochs"])
 
 
+def _cases(wc: Mapping[str, str], f: Facts) -> int:
+    """Evaluation cases of one attribute job: its shard's (``attribution.shards``), else all."""
+    if "shard" not in wc:
+        return f.n_cases
+    per_batch = f.config["attribution"].get("cases_per_batch", 1)
+    part = shard_batches(f.n_cases, per_batch, int(wc["shard"]), int(wc["shards"]))
+    return part.stop - part.start
+
+
+#: A part of a spread job (a tune worker, an attribution shard) names itself at the end of its
+#: benchmark file; all parts of a job share its unit cost, measured whole or as parts.
+PART = re.compile(r"/(worker-\d+|shard-\d+-of-\d+)$")
+
+
+def unit(bench: str) -> str:
+    """The benchmark name of the whole job a part belongs to (``attribute/ecg12/resnet/lime``)."""
+    return PART.sub("", bench)
+
+
 #: rule -> work size of one of its jobs (None: a fixed-cost job).
 SIZES: dict[str, Callable[[Mapping[str, str], Facts], float]] = {
     "tune": lambda wc, f: _trials(wc, f.config) * f.n_train,
     "train": lambda wc, f: f.epochs[(wc["modality"], wc["arch"])] * f.n_train,
     "attribute": lambda wc, f: (
-        f.n_cases * method_budget(wc["method"], f.config["methods"][wc["method"]])
+        _cases(wc, f) * method_budget(wc["method"], f.config["methods"][wc["method"]])
     ),
     "map_to_cineecg": lambda wc, f: f.n_cases,
     "oracle": lambda wc, f: f.n_cases,
@@ -130,7 +150,7 @@ class Costs:
     def seconds(self, job: Job, facts: Facts) -> float | None:
         """Projected wall seconds of ``job`` under ``facts``; None when the rule was never
         measured."""
-        cost = self.by_bench.get(job.bench, self.by_rule.get(job.rule))
+        cost = self.by_bench.get(unit(job.bench), self.by_rule.get(job.rule))
         if cost is None:
             return None
         work = size(job, facts)
@@ -163,21 +183,26 @@ def measure(seconds: Mapping[str, float], jobs: Iterable[Job], facts: Facts) -> 
     """Costs from measured ``seconds`` per benchmark file of the measured run's ``jobs``; the
     start-up every job pays is the run's cheapest job."""
     startup = min(seconds.values())
-    by_bench: dict[str, Cost] = {}
     rule_of: dict[str, str] = {}
     per_rule: dict[str, list[Cost]] = defaultdict(list)
+    parts: dict[str, list[Cost]] = defaultdict(list)  # whole job (unit) -> its measured parts
     for job in jobs:
         if job.bench not in seconds:
             continue
         work, s = size(job, facts), seconds[job.bench]
-        by_bench[job.bench] = (s, 0.0) if work is None else (startup, max(s - startup, 0) / work)
-        rule_of[job.bench] = job.rule
-        per_rule[job.rule].append(by_bench[job.bench])
-    by_rule = {
-        rule: (sum(a for a, _ in costs) / len(costs), sum(b for _, b in costs) / len(costs))
-        for rule, costs in per_rule.items()
-    }
-    return Costs(by_bench, by_rule, rule_of)
+        cost = (s, 0.0) if work is None else (startup, max(s - startup, 0) / work)
+        parts[unit(job.bench)].append(cost)
+        rule_of[unit(job.bench)] = job.rule
+        per_rule[job.rule].append(cost)
+    return Costs(
+        {name: _mean(costs) for name, costs in parts.items()},
+        {rule: _mean(costs) for rule, costs in per_rule.items()},
+        rule_of,
+    )
+
+
+def _mean(costs: list[Cost]) -> Cost:
+    return (sum(a for a, _ in costs) / len(costs), sum(b for _, b in costs) / len(costs))
 
 
 def dependencies(jobs: list[Job]) -> list[set[int]]:
