@@ -282,7 +282,7 @@ class Projection:
 
     jobs: list[Job]
     seconds: list[float | None]
-    exact: list[bool]  # the job's own benchmark file was measured (else: its rule's mean)
+    exact: list[bool]  # the job (whole or a part of it) was measured (else: its rule's mean)
 
     @property
     def missing(self) -> dict[str, int]:
@@ -315,7 +315,9 @@ class Projection:
 
 def project(costs: Costs, jobs: list[Job], facts: Facts) -> Projection:
     return Projection(
-        jobs, [costs.seconds(job, facts) for job in jobs], [j.bench in costs.by_bench for j in jobs]
+        jobs,
+        [costs.seconds(job, facts) for job in jobs],
+        [unit(j.bench) in costs.by_bench for j in jobs],
     )
 
 
