@@ -13,6 +13,9 @@ packages slurm-wlm and munge), runs the whole grid on `.test/config.yaml` throug
   (The attribution and score files hold the same values too; their provenance names the model's
   SHA-256, equal since checkpoints are written through a file object: see save_model.)
 
+The SLURM run is a second complete run of the tiny config from scratch on the same machine, so
+this is also the check that two runs of the same config give byte-identical tables.
+
 Test-only settings, on top of the profile: 2 cores (this machine's), status checks every 2 s, and
 the fan-out rules (attribute, oracle, map_to_cineecg, score, faithfulness: 340 of the grid's jobs,
 seconds each) bundled into one SLURM job per rule with Snakemake job groups; each grouped job still
