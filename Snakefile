@@ -5,7 +5,7 @@
     -> attribute [source: ecg12, cineecg] x [arch] x [method instance on that arch]
        -> map_to_cineecg [source: mapped, per arch]
        (latent-cluster instances, resnet only: fit_clusters [modality x K] -> explain_clusters)
-    -> score [source x arch x method x post-processing] (+ oracle control from the expert masks)
+    -> score [source x arch x method; every post-processing in the job] (+ oracle control)
     -> tables 1-5, controls, families (optimisation pool over all archs, BCa) -> figures, report
     replicates: R > 1 reruns tune ... tables per replicate seed on the shared data
        -> replicate_table (spread of the headline figures)

@@ -134,8 +134,8 @@ def test_config_of_two_keys_plans_the_full_default_grid(project):
     # the whole grid, x 2 sources: 12 attributed instances on the ResNet (3 IG, GradientSHAP,
     # KernelSHAP, LIME, 3 segment instances, random, 2 input maps), the same 12 + 3 imn_weights on
     # the IMN; scored x 3 sources x 3 post-processings: ResNet 12 + 4 latent-cluster instances +
-    # the oracle, IMN 15 + the oracle
-    assert rules.count("attribute") == 2 * (12 + 15) and rules.count("score") == (17 + 16) * 9
+    # the oracle, IMN 15 + the oracle (one score job per instance, every post-processing in it)
+    assert rules.count("attribute") == 2 * (12 + 15) and rules.count("score") == (17 + 16) * 3
     # faithfulness: one job per scored (source, arch, instance), every post-processing in it
     assert rules.count("faithfulness") == (17 + 16) * 3
     assert rules.count("explain_clusters") == 8 and rules.count("train") == 4

@@ -42,21 +42,31 @@ rule oracle:
 
 
 rule score:
-    """Sign alignment, post-processing, threshold sweep, Dice/IoU/Spearman per case."""
+    """Sign alignment, post-processing, threshold sweep, Dice/IoU/Spearman per case: every
+    post-processing of one (source, arch, method) in one job (one start-up, not one per pp)."""
     input:
         attributions=f"{RES}/attributions/source={{source}}/arch={{arch}}/method={{method}}/part-0.parquet",
         masks=f"{RES}/data/masks.parquet",
         predictions=model_file("predictions.parquet"),
     output:
-        scores=f"{RES}/scores/source={{source}}/arch={{arch}}/method={{method}}/postprocessing={{pp}}/part-0.parquet",
-        sweep=f"{RES}/scores/source={{source}}/arch={{arch}}/method={{method}}/postprocessing={{pp}}/sweep.parquet",
+        scores=expand(
+            f"{RES}/scores/source={{{{source}}}}/arch={{{{arch}}}}/method={{{{method}}}}/"
+            "postprocessing={pp}/part-0.parquet",
+            pp=config["postprocessing"],
+        ),
+        sweeps=expand(
+            f"{RES}/scores/source={{{{source}}}}/arch={{{{arch}}}}/method={{{{method}}}}/"
+            "postprocessing={pp}/sweep.parquet",
+            pp=config["postprocessing"],
+        ),
     log:
-        logfile("score/{source}/{arch}/{method}/{pp}"),
+        logfile("score/{source}/{arch}/{method}"),
     benchmark:
-        benchfile("score/{source}/{arch}/{method}/{pp}")
+        benchfile("score/{source}/{arch}/{method}")
     conda:
         "../../envs/evaluation.yaml"
     params:
+        postprocessing=config["postprocessing"],
         cfg=only(config["evaluation"], "threshold", "threshold_step", "localisation"),
         seed=SEED,
         code=code("score"),

@@ -1,14 +1,14 @@
-from cinexai.evaluation.score import score
+from cinexai.evaluation.score import score_postprocessings
 from cinexai.workflow import logged
 
 with logged(snakemake):
-    score(
+    score_postprocessings(
         attributions=snakemake.input.attributions,
         masks=snakemake.input.masks,
         predictions=snakemake.input.predictions,
-        out=snakemake.output.scores,
-        out_sweep=snakemake.output.sweep,
-        postprocessing=snakemake.wildcards.pp,
+        outputs=snakemake.output.scores,
+        sweeps=snakemake.output.sweeps,
+        postprocessing=snakemake.params.postprocessing,
         cfg=snakemake.params.cfg,
         seed=snakemake.params.seed,
     )

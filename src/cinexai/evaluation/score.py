@@ -23,6 +23,7 @@ import logging
 import os
 import re
 from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -385,3 +386,34 @@ def score(
     )
     write_table(sweep, out_sweep, provenance)
     write_table(table, out, provenance)
+
+
+def score_postprocessings(
+    *,
+    attributions: str | os.PathLike[str],
+    masks: str | os.PathLike[str],
+    predictions: str | os.PathLike[str],
+    outputs: Sequence[str | os.PathLike[str]],
+    sweeps: Sequence[str | os.PathLike[str]],
+    postprocessing: Sequence[str],
+    cfg: dict,
+    seed: int,
+) -> None:
+    """Stage entry: :func:`score` under every post-processing of one attribution file, so one
+    job pays one start-up; ``outputs[i]`` and ``sweeps[i]`` receive ``postprocessing[i]``."""
+    if not len(outputs) == len(sweeps) == len(postprocessing):
+        raise ValueError(
+            f"{len(outputs)} score and {len(sweeps)} sweep files for "
+            f"{len(postprocessing)} post-processings {list(postprocessing)}"
+        )
+    for name, out, out_sweep in zip(postprocessing, outputs, sweeps, strict=True):
+        score(
+            attributions=attributions,
+            masks=masks,
+            predictions=predictions,
+            out=out,
+            out_sweep=out_sweep,
+            postprocessing=name,
+            cfg=cfg,
+            seed=seed,
+        )
