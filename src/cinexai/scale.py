@@ -123,7 +123,6 @@ SIZES: dict[str, Callable[[Mapping[str, str], Facts], float]] = {
     "map_to_cineecg": lambda wc, f: f.n_cases,
     "oracle": lambda wc, f: f.n_cases,
     "score": lambda wc, f: f.n_cases * len(f.config["postprocessing"]),
-    "faithfulness": lambda wc, f: f.n_cases,
     "generate_synthetic": lambda wc, f: f.n_records,
     "ingest": lambda wc, f: f.n_records,
     "cineecg": lambda wc, f: f.n_records,

@@ -28,7 +28,6 @@ def test_dry_run_plans_the_grid(project):
         "masks",
         "oracle",
         "score",
-        "faithfulness",
         "tables",
         "classifier_table",
     } <= rules
@@ -53,11 +52,11 @@ def test_dry_run_plans_the_grid(project):
     assert clusters and {wc["arch"] for wc in clusters} == {"resnet"}
     mapped = [wc for rule, wc in jobs if rule == "map_to_cineecg"]
     assert {wc["arch"] for wc in mapped} == {"resnet", "imn"}
-    # faithfulness per scored (source, arch, instance): ResNet 11 + 2 latent-cluster instances +
-    # the oracle, IMN 8 + the oracle, x 3 scored sources
-    faith = [wc for rule, wc in jobs if rule == "faithfulness"]
-    assert len(faith) == 3 * ((11 + 2 + 1) + (8 + 1))
-    assert {(wc["source"], wc["arch"]) for wc in faith} == {
+    # score (Dice ... faithfulness, every post-processing) per scored (source, arch, instance):
+    # ResNet 11 + 2 latent-cluster instances + the oracle, IMN 8 + the oracle, x 3 scored sources
+    score = [wc for rule, wc in jobs if rule == "score"]
+    assert len(score) == 3 * ((11 + 2 + 1) + (8 + 1))
+    assert {(wc["source"], wc["arch"]) for wc in score} == {
         (s, a) for s in ("ecg12", "cineecg", "mapped") for a in ("resnet", "imn")
     }
 
@@ -133,11 +132,9 @@ def test_config_of_two_keys_plans_the_full_default_grid(project):
     rules = [rule for rule, _, _ in planned]
     # the whole grid, x 2 sources: 12 attributed instances on the ResNet (3 IG, GradientSHAP,
     # KernelSHAP, LIME, 3 segment instances, random, 2 input maps), the same 12 + 3 imn_weights on
-    # the IMN; scored x 3 sources x 3 post-processings: ResNet 12 + 4 latent-cluster instances +
-    # the oracle, IMN 15 + the oracle (one score job per instance, every post-processing in it)
+    # the IMN; scored x 3 sources, one score job per instance (every post-processing and metric
+    # in it): ResNet 12 + 4 latent-cluster instances + the oracle, IMN 15 + the oracle
     assert rules.count("attribute") == 2 * (12 + 15) and rules.count("score") == (17 + 16) * 3
-    # faithfulness: one job per scored (source, arch, instance), every post-processing in it
-    assert rules.count("faithfulness") == (17 + 16) * 3
     assert rules.count("explain_clusters") == 8 and rules.count("train") == 4
     # model-free controls are expanded once per architecture (2 sources x 2 architectures)
     for control in ("random", "input_amplitude", "input_deviation"):
@@ -182,7 +179,6 @@ REPLICATED = (
     "fit_clusters",
     "explain_clusters",
     "score",
-    "faithfulness",
     "tables",
 )
 

@@ -209,7 +209,7 @@ def test_nothing_to_do_after_a_complete_run(project):
 def _lime_only(jobs):
     assert jobs, "a change to LIME must rerun its jobs"
     for rule, wc in jobs:
-        if rule in ("attribute", "map_to_cineecg", "score", "faithfulness"):
+        if rule in ("attribute", "map_to_cineecg", "score"):
             assert wc["method"] == "lime", (rule, wc)
         else:
             assert rule in ("tables", "agreement", "summary_figures", "all"), rule

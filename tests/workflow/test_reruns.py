@@ -104,8 +104,7 @@ def test_editing_the_randomisation_reruns_only_the_randomised_controls_and_consu
     assert _rules(planned) == {
         "attribute",
         "map_to_cineecg",
-        "score",
-        "faithfulness",  # the new maps' deletion/insertion curves
+        "score",  # the new maps' Dice ... deletion/insertion curves
         "tables",
         "agreement",
         "summary_figures",
@@ -141,8 +140,7 @@ def test_editing_the_intrinsic_method_reruns_only_its_instances_and_consumers(pr
     assert _rules(planned) == {
         "attribute",
         "map_to_cineecg",
-        "score",
-        "faithfulness",  # the new maps' deletion/insertion curves
+        "score",  # the new maps' Dice ... deletion/insertion curves
         "tables",
         "agreement",
         "summary_figures",

@@ -175,9 +175,9 @@ def scored_cells():
     ]
 
 
-def faithfulness_inputs(wc):
-    """Attributions and masks; for a directly attributed source also the signals, records and
-    model of (its modality, the job's architecture), all from grid.py's source facts.
+def score_inputs(wc):
+    """Attributions, masks and the predictions of the model behind the source; for a directly
+    attributed source also the signals, records and model (faithfulness), from grid.py's facts.
 
     A mapped source has no faithfulness (its maps live in CineECG space but explain the 12-lead
     model): the stage writes the reason instead, so it needs no model.
@@ -185,12 +185,22 @@ def faithfulness_inputs(wc):
     files = {
         "attributions": f"{RES}/attributions/source={wc.source}/arch={wc.arch}/method={wc.method}/part-0.parquet",
         "masks": f"{RES}/data/masks.parquet",
+        "predictions": model_file("predictions.parquet")(wc),
     }
     if not grid.source(wc.source).mapped:
         files["signals"] = source_signals(wc)
         files["records"] = f"{RES}/data/records.parquet"
         files["model"] = model_file("model.pt")(wc)
     return files
+
+
+def scored_files(kind):
+    """Output pattern of one score job: its ``kind`` file under every post-processing."""
+    return expand(
+        f"{RES}/scores/source={{{{source}}}}/arch={{{{arch}}}}/method={{{{method}}}}/"
+        f"postprocessing={{pp}}/{kind}.parquet",
+        pp=config["postprocessing"],
+    )
 
 
 def score_files(kind):

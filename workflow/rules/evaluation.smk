@@ -42,63 +42,32 @@ rule oracle:
 
 
 rule score:
-    """Sign alignment, post-processing, threshold sweep, Dice/IoU/Spearman per case: every
-    post-processing of one (source, arch, method) in one job (one start-up, not one per pp)."""
+    """Every metric of one (source, arch, method) under every post-processing, in one job (one
+    start-up): sign alignment, threshold sweep, Dice/IoU/Spearman and Quantus localisation
+    against the masks; deletion/insertion AUC with the trained model of (the source's modality,
+    arch) (mapped: missing, with the reason)."""
     input:
-        attributions=f"{RES}/attributions/source={{source}}/arch={{arch}}/method={{method}}/part-0.parquet",
-        masks=f"{RES}/data/masks.parquet",
-        predictions=model_file("predictions.parquet"),
+        unpack(score_inputs),
     output:
-        scores=expand(
-            f"{RES}/scores/source={{{{source}}}}/arch={{{{arch}}}}/method={{{{method}}}}/"
-            "postprocessing={pp}/part-0.parquet",
-            pp=config["postprocessing"],
-        ),
-        sweeps=expand(
-            f"{RES}/scores/source={{{{source}}}}/arch={{{{arch}}}}/method={{{{method}}}}/"
-            "postprocessing={pp}/sweep.parquet",
-            pp=config["postprocessing"],
-        ),
+        scores=scored_files("part-0"),
+        sweeps=scored_files("sweep"),
+        faithfulness=scored_files("faithfulness"),
     log:
         logfile("score/{source}/{arch}/{method}"),
     benchmark:
         benchfile("score/{source}/{arch}/{method}")
     conda:
         "../../envs/evaluation.yaml"
+    threads: 1
     params:
         postprocessing=config["postprocessing"],
-        cfg=only(config["evaluation"], "threshold", "threshold_step", "localisation"),
+        cfg=only(
+            config["evaluation"], "threshold", "threshold_step", "localisation", "faithfulness"
+        ),
         seed=SEED,
         code=code("score"),
     script:
         "../scripts/score.py"
-
-
-rule faithfulness:
-    """Deletion/insertion AUC per case with the trained model of (the source's modality, arch),
-    every post-processing in one job (mapped: missing, with the reason)."""
-    input:
-        unpack(faithfulness_inputs),
-    output:
-        expand(
-            f"{RES}/scores/source={{{{source}}}}/arch={{{{arch}}}}/method={{{{method}}}}/"
-            "postprocessing={pp}/faithfulness.parquet",
-            pp=config["postprocessing"],
-        ),
-    log:
-        logfile("faithfulness/{source}/{arch}/{method}"),
-    benchmark:
-        benchfile("faithfulness/{source}/{arch}/{method}")
-    conda:
-        "../../envs/evaluation.yaml"
-    threads: 1
-    params:
-        postprocessing=config["postprocessing"],
-        cfg=only(config["evaluation"], "faithfulness"),
-        seed=SEED,
-        code=code("faithfulness"),
-    script:
-        "../scripts/faithfulness.py"
 
 
 rule tables:

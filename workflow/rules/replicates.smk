@@ -139,26 +139,13 @@ use rule explain_clusters as explain_clusters_rep with:
 
 use rule score as score_rep with:
     input:
-        **in_replicate(rules.score.input),
+        unpack(in_replicate(score_inputs)),
     output:
         **in_replicate(rules.score.output),
     log:
         *in_replicate(rules.score.log),
     benchmark:
         replicate_path(rules.score.benchmark)
-    params:
-        seed=rep_seed,
-
-
-use rule faithfulness as faithfulness_rep with:
-    input:
-        unpack(in_replicate(faithfulness_inputs)),
-    output:
-        *in_replicate(rules.faithfulness.output),
-    log:
-        *in_replicate(rules.faithfulness.log),
-    benchmark:
-        replicate_path(rules.faithfulness.benchmark)
     params:
         seed=rep_seed,
 
