@@ -3,7 +3,8 @@ ratio candidate / baseline (issue 16's speed goal: the default run at <= 0.7x th
 
 Each commit's tree is exported (``git archive``) into its own folder under ``--workdir`` and the
 grid runs there with ``snakemake --cores N`` (the commit's own ``src`` first on PYTHONPATH, so the
-installed package does not leak in); ``--configfile`` is read from each commit's own tree. Runs
+installed package does not leak in); ``--configfile`` paths are read from each commit's own tree
+(an absolute path is shared; several files are laid over each other, as Snakemake does). Runs
 alternate baseline, candidate, candidate, baseline, ... (``--repeats`` pairs) so a drift in the
 machine's load hits both alike; each run starts from an empty results folder. Wall time includes
 waiting for a CPU: the CPU seconds (user + sys) of every run are printed beside it, with the job
@@ -11,6 +12,8 @@ count the run reported.
 
     python benchmarks/wall_time_ratio.py --baseline 945ca42                  # default config
     python benchmarks/wall_time_ratio.py --baseline 945ca42 --configfile .test/config.yaml
+    python benchmarks/wall_time_ratio.py --baseline 945ca42 \
+        --configfile .test/config.yaml .test/variants/ecg12_only.yaml
 """
 
 from __future__ import annotations
@@ -43,14 +46,14 @@ def export(rev: str, dest: Path) -> Path:
     return dest
 
 
-def run_once(tree: Path, configfile: str, cores: int) -> tuple[float, float, int]:
+def run_once(tree: Path, configfiles: list[str], cores: int) -> tuple[float, float, int]:
     """Wall s, CPU s and jobs of one run of the grid from scratch in ``tree``."""
     for stale in ("results", ".snakemake"):
         shutil.rmtree(tree / stale, ignore_errors=True)
     env = {**os.environ, "PYTHONPATH": str(tree / "src")}
     cmd = [sys.executable, "-m", "snakemake", "--cores", str(cores)]
-    if configfile != "config.yaml":
-        cmd += ["--configfile", configfile, "--replace-workflow-config"]
+    if configfiles != ["config.yaml"]:
+        cmd += ["--configfile", *configfiles, "--replace-workflow-config"]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     proc = subprocess.run(cmd, cwd=tree, env=env, capture_output=True, text=True)
@@ -67,7 +70,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--baseline", required=True, help="git revision to compare against")
     parser.add_argument("--candidate", default="HEAD", help="git revision to time (HEAD)")
-    parser.add_argument("--configfile", default="config.yaml", help="path inside each tree")
+    parser.add_argument(
+        "--configfile", nargs="+", default=["config.yaml"], help="paths inside each tree"
+    )
     parser.add_argument("--cores", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=1, help="pairs of runs (ABBA order)")
     parser.add_argument("--workdir", type=Path, help="where the trees go (default: a temp dir)")
