@@ -3,7 +3,7 @@
 A default-architecture 1D-ResNet (untrained: the timing does not depend on the weights) on
 ``--cases`` random 12 x 200 windows, ``--steps`` curve steps, ``--batch-size`` perturbed inputs per
 forward pass, on the CPU and, where present, on CUDA. One configuration evaluates
-2 x cases x (steps + 1) inputs; a faithfulness job runs three (one per post-processing).
+2 x cases x (steps + 1) inputs; a score job runs three (one per post-processing).
 Wall and CPU (process) seconds, best of ``--repeats``; results are also checked equal across
 devices (max abs difference of the AUCs).
 
