@@ -194,19 +194,19 @@ def score_inputs(wc):
     return files
 
 
+#: One (source, arch, method, post-processing) configuration's score, sweep or faithfulness file.
+SCORE_FILE = f"{RES}/scores/source={{source}}/arch={{arch}}/method={{method}}/postprocessing={{pp}}/{{kind}}.parquet"
+
+
 def scored_files(kind):
     """Output pattern of one score job: its ``kind`` file under every post-processing."""
-    return expand(
-        f"{RES}/scores/source={{{{source}}}}/arch={{{{arch}}}}/method={{{{method}}}}/"
-        f"postprocessing={{pp}}/{kind}.parquet",
-        pp=config["postprocessing"],
-    )
+    return expand(SCORE_FILE, kind=kind, pp=config["postprocessing"], allow_missing=True)
 
 
 def score_files(kind):
-    """Every (source, arch, method, post-processing) configuration's score or sweep file."""
+    """Every (source, arch, method, post-processing) configuration's ``kind`` file."""
     return [
-        f"{RES}/scores/source={s}/arch={a}/method={m}/postprocessing={pp}/{kind}.parquet"
+        SCORE_FILE.format(source=s, arch=a, method=m, pp=pp, kind=kind)
         for s, a, m in scored_cells()
         for pp in config["postprocessing"]
     ]
