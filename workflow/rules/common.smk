@@ -4,6 +4,7 @@ Building the DAG imports no heavy library (torch, captum, shap, lime, matplotlib
 registry reads method declarations from source and code hashes parse imports (cinexai.rerun).
 """
 
+import functools
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -92,6 +93,7 @@ SCRIPTS = Path(workflow.basedir) / "workflow" / "scripts"
 rerun.CACHE_FILE = Path(".snakemake/cinexai/code-digests.json")  # parse only changed files
 
 
+@functools.cache  # one hash per (script, modules) per DAG build: files do not change during it
 def code(script, *modules):
     """Hash of the code a job runs -- its script, the script's import closure inside cinexai and
     ``modules`` (imported by name at run time); editing any of them reruns that rule's jobs."""
