@@ -1,4 +1,3 @@
-ATTRIBUTION = f"{RES}/attributions/source={{source}}/arch={{arch}}/method={{method}}/part-0.parquet"
 # attribution.shards S > 1: attribute writes S shards (S in the path, so changing it reruns them),
 # gather_attribution concatenates them into ATTRIBUTION; S = 1 attribute writes it directly.
 SHARDS = config["attribution"]["shards"]
@@ -71,9 +70,9 @@ if SHARDS > 1:
 rule map_to_cineecg:
     """Eq. 2: 12-lead Phi summed over leads, scaled to [-1, 1], given to x, y and z (per arch)."""
     input:
-        f"{RES}/attributions/source={grid.ECG12}/arch={{arch}}/method={{method}}/part-0.parquet",
+        attribution_file(source=grid.ECG12),
     output:
-        f"{RES}/attributions/source={grid.MAPPED}/arch={{arch}}/method={{method}}/part-0.parquet",
+        attribution_file(source=grid.MAPPED),
     log:
         logfile("map/{arch}/{method}"),
     benchmark:

@@ -35,7 +35,7 @@ rule explain_clusters:
         model=model_file("model.pt"),
         state=cluster_state,
     output:
-        f"{RES}/attributions/source={{source}}/arch={{arch}}/method={{method}}/part-0.parquet",
+        ATTRIBUTION,
     log:
         logfile("attribute/{source}/{arch}/{method}"),
     benchmark:
@@ -117,7 +117,7 @@ rule clusters_summary:
 rule cluster_case_figures:
     """Per case: the 12 leads over the cluster segmentation, uncertainty strip under each lead."""
     input:
-        attributions=f"{RES}/attributions/source={grid.ECG12}/arch={{arch}}/method={{method}}/part-0.parquet",
+        attributions=attribution_file(source=grid.ECG12),
         signals=SIGNALS[grid.ECG12],
     output:
         directory(f"{RES}/figures/clusters/{{arch}}/{{method}}"),

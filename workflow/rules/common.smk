@@ -185,7 +185,7 @@ def score_inputs(wc):
     model): the stage writes the reason instead, so it needs no model.
     """
     files = {
-        "attributions": f"{RES}/attributions/source={wc.source}/arch={wc.arch}/method={wc.method}/part-0.parquet",
+        "attributions": attribution_file(wc.source, wc.arch, wc.method),
         "masks": f"{RES}/data/masks.parquet",
         "predictions": model_file("predictions.parquet")(wc),
     }
@@ -197,7 +197,14 @@ def score_inputs(wc):
 
 
 #: One (source, arch, method, post-processing) configuration's score, sweep or faithfulness file.
+#: One attribution file per (source, arch, method) and one score file per post-processing of it.
+ATTRIBUTION = f"{RES}/attributions/source={{source}}/arch={{arch}}/method={{method}}/part-0.parquet"
 SCORE_FILE = f"{RES}/scores/source={{source}}/arch={{arch}}/method={{method}}/postprocessing={{pp}}/{{kind}}.parquet"
+
+
+def attribution_file(source="{source}", arch="{arch}", method="{method}"):
+    """ATTRIBUTION with the parts given filled in (the others stay wildcards)."""
+    return ATTRIBUTION.format(source=source, arch=arch, method=method)
 
 
 def scored_files(kind):
@@ -275,11 +282,12 @@ def figure_inputs(kind):
     out = {}
     for role, (arch, method) in FIGURE_METHODS.items():
         for source in SCORED_SOURCES:
-            base = f"source={source}/arch={arch}/method={method}"
             out[f"{role}_{source}"] = (
-                f"{RES}/attributions/{base}/part-0.parquet"
+                attribution_file(source, arch, method)
                 if kind == "attributions"
-                else f"{RES}/scores/{base}/postprocessing={FIG['postprocessing']}/part-0.parquet"
+                else SCORE_FILE.format(
+                    source=source, arch=arch, method=method, pp=FIG["postprocessing"], kind="part-0"
+                )
             )
     return out
 

@@ -26,7 +26,7 @@ rule oracle:
     input:
         masks=f"{RES}/data/masks.parquet",
     output:
-        f"{RES}/attributions/source={{source}}/arch={{arch}}/method=oracle/part-0.parquet",
+        attribution_file(method="oracle"),
     log:
         logfile("oracle/{source}/{arch}"),
     benchmark:
