@@ -51,8 +51,10 @@ def run_once(tree: Path, configfiles: list[str], cores: int) -> tuple[float, flo
     for stale in ("results", ".snakemake"):
         shutil.rmtree(tree / stale, ignore_errors=True)
     env = {**os.environ, "PYTHONPATH": str(tree / "src")}
-    cmd = [sys.executable, "-m", "snakemake", "--cores", str(cores), "--configfile", *configfiles]
-    cmd.append("--replace-workflow-config")
+    cmd = [
+        *(sys.executable, "-m", "snakemake", "--cores", str(cores)),
+        *("--configfile", *configfiles, "--replace-workflow-config"),
+    ]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     proc = subprocess.run(cmd, cwd=tree, env=env, capture_output=True, text=True)

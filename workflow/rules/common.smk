@@ -196,8 +196,8 @@ def score_inputs(wc):
     return files
 
 
-#: One (source, arch, method, post-processing) configuration's score, sweep or faithfulness file.
-#: One attribution file per (source, arch, method) and one score file per post-processing of it.
+#: One attribution file per (source, arch, method), and per post-processing of it one score,
+#: sweep or faithfulness file (``kind``).
 ATTRIBUTION = f"{RES}/attributions/source={{source}}/arch={{arch}}/method={{method}}/part-0.parquet"
 SCORE_FILE = f"{RES}/scores/source={{source}}/arch={{arch}}/method={{method}}/postprocessing={{pp}}/{{kind}}.parquet"
 
