@@ -3,7 +3,8 @@
 #
 #   tests/cluster/slurm_local.sh [start]   start munged, slurmctld and slurmd (idempotent, as root);
 #                                          prints 'started', or 'running' if they already ran
-#   tests/cluster/slurm_local.sh stop      kill the daemons this script started, by their PIDs
+#   tests/cluster/slurm_local.sh stop      kill the daemons this script started, by their PIDs, and
+#                                          remove the slurm.conf it wrote once no slurmctld runs
 #   tests/cluster/slurm_local.sh status    print the daemons' PIDs and `sinfo`
 #
 # Needs the Debian packages slurm-wlm and munge (SLURM 22.05). There is no accounting database, so
@@ -170,6 +171,13 @@ case $cmd in
         stop_one slurmd
         stop_one slurmctld
         stop_one munged
+        # Without a controller, SLURM's commands with this config wait for one: `scontrol show
+        # config` (which the Snakemake SLURM plugin runs at every start) for 9-10 s. Remove the
+        # config this script wrote once no slurmctld runs; `start` writes it again.
+        if [[ -e $CONF && -z $(live_pid "$CTLD_PIDFILE") ]] && head -n 1 "$CONF" | grep -q "$CONF_MARK"; then
+            rm -f "$CONF"
+            log "removed $CONF"
+        fi
         ;;
     status)
         for name in munged slurmctld slurmd; do
