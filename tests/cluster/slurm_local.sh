@@ -42,6 +42,9 @@ live_pid() {
     if kill -0 "$pid" 2>/dev/null; then echo "$pid"; fi
 }
 
+# Whether $CONF is one this script wrote (its first line carries the mark).
+conf_written_here() { head -n 1 "$CONF" | grep -q "$CONF_MARK"; }
+
 # Wait up to $2 seconds for command $1 to succeed.
 wait_for() {
     local i
@@ -83,7 +86,7 @@ start_munge() {
 write_conf() {
     # The node line (CPUs, sockets, RealMemory) is what slurmd detects on this machine.
     local node_line
-    if [[ -e $CONF ]] && ! head -n 1 "$CONF" | grep -q "$CONF_MARK"; then
+    if [[ -e $CONF ]] && ! conf_written_here; then
         die "$CONF exists and was not written by this script; not touching a real cluster's config"
     fi
     node_line=$(slurmd -C | head -n 1)
@@ -174,7 +177,7 @@ case $cmd in
         # Without a controller, SLURM's commands with this config wait for one: `scontrol show
         # config` (which the Snakemake SLURM plugin runs at every start) for 9-10 s. Remove the
         # config this script wrote once no slurmctld runs; `start` writes it again.
-        if [[ -e $CONF && -z $(live_pid "$CTLD_PIDFILE") ]] && head -n 1 "$CONF" | grep -q "$CONF_MARK"; then
+        if [[ -e $CONF && -z $(live_pid "$CTLD_PIDFILE") ]] && conf_written_here; then
             rm -f "$CONF"
             log "removed $CONF"
         fi
