@@ -28,6 +28,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -113,24 +114,28 @@ def test_grid_through_slurm_profile_equals_local_run(
     log = run.stdout + run.stderr
 
     # every rule of the grid (but the local target `all`) ran as sbatch jobs SLURM completed
-    records = [info for ids in SUBMITTED.findall(log) for info in scontrol_jobs("".join(ids))]
-    units: dict[str, int] = {}
-    for info in records:
-        unit = log_unit(info)
-        units[unit] = units.get(unit, 0) + 1
+    records = [
+        (log_unit(info), info)
+        for ids in SUBMITTED.findall(log)
+        for info in scontrol_jobs("".join(ids))
+    ]
+    for unit, info in records:
         assert info["JobState"] == "COMPLETED", (unit, info)
         assert info["Partition"] == PARTITION
         if unit in ("rule_tune", "rule_train"):  # threads: 8, capped at 2 cores
             assert info["NumCPUs"] == "2", (unit, info["NumCPUs"])
+    units = Counter(unit for unit, _ in records)
     rules = {"generate_synthetic", "ingest", "cineecg", "masks", "tune", "train", "tables"}
     assert {f"rule_{rule}" for rule in rules} <= set(units), units
     # each job of an array rule ran as a SLURM job of its own or as an array task, and the
     # rule's jobs went out as arrays (the plugin submits what is ready: one array or several)
-    finished = FINISHED.findall(log)
+    finished = Counter(FINISHED.findall(log))
     for rule in ARRAYS:
-        ran = [info for info in records if log_unit(info) == f"rule_{rule}"]
-        tasks = sum(bool(info.get("ArrayTaskId")) for info in ran)
-        assert len(ran) == finished.count(rule) > 1 and tasks > 1, (rule, len(ran), tasks)
+        tasks = sum(
+            bool(info.get("ArrayTaskId")) for unit, info in records if unit == f"rule_{rule}"
+        )
+        ran = units[f"rule_{rule}"]
+        assert ran == finished[rule] > 1 and tasks > 1, (rule, ran, tasks)
 
     local, cluster = table_files(tiny_run), table_files(project)
     # the end-to-end replicate test ran replicates: 2 on the shared run (its spread table only)
